@@ -1,0 +1,71 @@
+"""Input formats: decode a raw record and turn it into canonical events.
+
+``FormatRegistry.to_events`` is the one entry point ingest calls. With no
+pinned format it detects the format from the record itself; the first adapter
+whose ``detect`` accepts the record wins, in registration order.
+"""
+
+from __future__ import annotations
+
+import json
+
+from detectors.events import AuditEvent
+from pipeline.errors import RecordRejected
+from pipeline.formats.base import DecodedRecord, FormatAdapter, FormatContext
+from pipeline.formats.native import NativeAdapter
+
+__all__ = ["FormatAdapter", "FormatContext", "FormatRegistry", "decode_text", "default_registry"]
+
+_PREVIEW = 80
+
+
+class FormatRegistry:
+    """The adapters a pipeline knows, in detection order."""
+
+    def __init__(self, adapters: list[FormatAdapter]) -> None:
+        self._adapters = list(adapters)
+        self._by_name = {adapter.name: adapter for adapter in self._adapters}
+
+    @property
+    def names(self) -> list[str]:
+        return [adapter.name for adapter in self._adapters]
+
+    def adapter_for(self, record: DecodedRecord, pinned: str | None) -> FormatAdapter:
+        if pinned and pinned != "auto":
+            try:
+                return self._by_name[pinned]
+            except KeyError:
+                raise RecordRejected(
+                    f"format {pinned!r} is not known; use one of: auto, {', '.join(self.names)}"
+                ) from None
+        for adapter in self._adapters:
+            if adapter.detect(record):
+                return adapter
+        preview = record if isinstance(record, str) else json.dumps(record)[:_PREVIEW]
+        raise RecordRejected(f"unrecognised format; record starts with {preview[:_PREVIEW]!r}")
+
+    def to_events(self, text: str, ctx: FormatContext) -> list[AuditEvent]:
+        record = decode_text(text)
+        adapter = self.adapter_for(record, ctx.pinned_format)
+        return adapter.adapt(record, ctx)
+
+
+def decode_text(text: str) -> DecodedRecord:
+    """A JSON object when the text looks like JSON, otherwise the stripped line."""
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[", '"')):
+        return stripped
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise RecordRejected(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise RecordRejected("invalid JSON: nested too deeply") from None
+    if not isinstance(value, dict):
+        raise RecordRejected(f"a record must be a JSON object, not a JSON {type(value).__name__}")
+    return value
+
+
+def default_registry() -> FormatRegistry:
+    """A fresh registry with every built-in adapter (fresh, so dedup state is not shared)."""
+    return FormatRegistry([NativeAdapter()])
