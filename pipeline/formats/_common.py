@@ -37,6 +37,7 @@ __all__ = [
     "epoch_time",
     "iso_time",
     "stable_id",
+    "verbatim",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -205,6 +206,13 @@ def iso_time(value: Any, field: str, ctx: FormatContext, extra: dict[str, Any]) 
         return parsed.astimezone(UTC)
     except OverflowError:
         raise RecordRejected(f"{field}: timestamp {text[:64]!r} is out of range", field) from None
+
+
+def verbatim(value: Any) -> str | None:
+    """A source's time field as text for ``original_time``, exactly as it was written."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value) if isinstance(value, int | float | bool) else str(value)[:256]
 
 
 def epoch_time(value: Any, field: str, seconds_per_unit: float) -> datetime:

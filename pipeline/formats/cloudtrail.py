@@ -66,6 +66,7 @@ from pipeline.formats._common import (
     choose_event_id,
     classify_address,
     iso_time,
+    verbatim,
 )
 from pipeline.formats.base import DecodedRecord, FormatContext
 
@@ -196,7 +197,7 @@ def _event(entry: Any, ctx: FormatContext, index: int | None) -> AuditEvent:
         "event_id": choose_event_id(source_id, SYSTEM, entry),
         "source_event_id": source_id,
         "time": time,
-        "original_time": _verbatim(entry.get("eventTime")),
+        "original_time": verbatim(entry.get("eventTime")),
         "ingested_time": ctx.now(),
         "actor": actor,
         "action": action,
@@ -213,10 +214,6 @@ def _event(entry: Any, ctx: FormatContext, index: int | None) -> AuditEvent:
         "extra": extra,
     }
     return build_event(data)
-
-
-def _verbatim(value: Any) -> str | None:
-    return value if isinstance(value, str) else None if value is None else str(value)
 
 
 def _actor(view: RecordView, extra: dict[str, Any]) -> dict[str, Any]:
@@ -329,7 +326,7 @@ def _digest_event(record: dict[str, Any], ctx: FormatContext) -> AuditEvent:
         "event_id": choose_event_id(digest_object, SYSTEM, record),
         "source_event_id": digest_object,
         "time": time,
-        "original_time": _verbatim(record.get("digestEndTime")),
+        "original_time": verbatim(record.get("digestEndTime")),
         "ingested_time": ctx.now(),
         "actor": {"id": "cloudtrail.amazonaws.com", "type": ActorType.SYSTEM},
         "action": "CloudTrailDigest",
