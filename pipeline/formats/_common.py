@@ -34,6 +34,7 @@ __all__ = [
     "build_event",
     "choose_event_id",
     "classify_address",
+    "config_zone",
     "epoch_time",
     "iso_time",
     "stable_id",
@@ -155,7 +156,8 @@ def _invalid_date(text: str) -> str | None:
     return None
 
 
-def _zone(ctx: FormatContext, field: str) -> ZoneInfo:
+def config_zone(ctx: FormatContext, field: str) -> ZoneInfo:
+    """The configured source zone (UTC when none is set), or a rejection naming it."""
     try:
         return ZoneInfo(ctx.default_timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
@@ -201,7 +203,7 @@ def iso_time(value: Any, field: str, ctx: FormatContext, extra: dict[str, Any]) 
                 "default_timezone in the config",
                 field,
             )
-        parsed = parsed.replace(tzinfo=_zone(ctx, field))
+        parsed = parsed.replace(tzinfo=config_zone(ctx, field))
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
