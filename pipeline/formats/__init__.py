@@ -12,7 +12,14 @@ import json
 from detectors.events import AuditEvent
 from pipeline.errors import RecordRejected
 from pipeline.formats.base import DecodedRecord, FormatAdapter, FormatContext
+from pipeline.formats.cloudtrail import CloudTrailAdapter
+from pipeline.formats.ecs import EcsAdapter
+from pipeline.formats.github_audit import GitHubAuditAdapter
+from pipeline.formats.k8s_audit import K8sAuditAdapter
 from pipeline.formats.native import NativeAdapter
+from pipeline.formats.ocsf import OcsfAdapter
+from pipeline.formats.okta import OktaAdapter
+from pipeline.formats.syslog_auth import SyslogAuthAdapter
 
 __all__ = ["FormatAdapter", "FormatContext", "FormatRegistry", "decode_text", "default_registry"]
 
@@ -67,5 +74,24 @@ def decode_text(text: str) -> DecodedRecord:
 
 
 def default_registry() -> FormatRegistry:
-    """A fresh registry with every built-in adapter (fresh, so dedup state is not shared)."""
-    return FormatRegistry([NativeAdapter()])
+    """A fresh registry with every built-in adapter (fresh, so dedup state is not shared).
+
+    Detection order: the formats with unmistakable markers first (CloudTrail's
+    ``eventVersion``, Kubernetes' ``kind``/``apiVersion``, Okta's ``eventType``
+    and ``published``, OCSF's ``class_uid``), then GitHub and ECS, which are
+    told apart by weaker hints, then syslog text lines, and auditwatch's own
+    schema last: its test (two of event_id, action, actor) would also accept a
+    GitHub entry, which has ``action`` and ``actor``.
+    """
+    return FormatRegistry(
+        [
+            CloudTrailAdapter(),
+            K8sAuditAdapter(),
+            OktaAdapter(),
+            OcsfAdapter(),
+            GitHubAuditAdapter(),
+            EcsAdapter(),
+            SyslogAuthAdapter(),
+            NativeAdapter(),
+        ]
+    )
