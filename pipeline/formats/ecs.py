@@ -12,7 +12,7 @@ ECS                             canonical
 event.id                        event_id, source_event_id (else a SHA-256 of
                                 the record)
 @timestamp                      time, original_time (verbatim)
-event.action                    action
+event.action, else event.code  action (else the first event.category, noted)
 event.category, event.type      category (below); kept as extra.ecs_category,
                                 extra.ecs_type
 event.outcome                   outcome
@@ -103,9 +103,9 @@ class EcsAdapter:
         view.oddities.extend(f"{key}: clashes with a nested field; not mapped" for key in clashes)
         extra: dict[str, Any] = {}
         time = iso_time(view.get("@timestamp"), "@timestamp", ctx, extra)
-        action = view.required_text("event.action")
         categories = _keywords(view, "event.category")
         types = _keywords(view, "event.type")
+        action = _action(view, categories)
         ip, domain = classify_address(
             view.get("source.ip") or view.get("client.ip"), "source.ip", extra
         )
@@ -157,6 +157,21 @@ class EcsAdapter:
             "extra": extra,
         }
         return [build_event(data)]
+
+
+def _action(view: RecordView, categories: tuple[str, ...]) -> str:
+    """event.action; else event.code; else the first event.category, noted (Beats leave
+    event.action out of some events, such as sudo lines)."""
+    action = view.text("event.action") or view.text("event.code")
+    if action is not None:
+        return action
+    if categories:
+        view.oddities.append("event.action: missing; action is the first event.category")
+        return categories[0]
+    raise RecordRejected(
+        "event.action: required field is missing (nor event.code or event.category to stand in)",
+        "event.action",
+    )
 
 
 def _nested(record: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -80,7 +80,7 @@ def _file_records(file: Path) -> Iterator[FileRecord]:
     try:
         with file.open("rb") as plain:
             gzipped = plain.read(2) == _GZIP_MAGIC
-        with (gzip.open(file, "rb") if gzipped else file.open("rb")) as stream:
+        with gzip.open(file, "rb") if gzipped else file.open("rb") as stream:
             yield from _stream_records(name, stream)
     except (OSError, EOFError, zlib.error) as exc:
         # gzip.BadGzipFile is an OSError; a truncated stream is an EOFError.
