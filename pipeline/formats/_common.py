@@ -295,8 +295,16 @@ def choose_event_id(source_id: str | None, system: str, raw: Any) -> str:
     return stable_id(system, raw)
 
 
-def build_event(data: dict[str, Any]) -> AuditEvent:
-    """Validate the mapped fields as an ``AuditEvent``, or reject with the failing fields."""
+def build_event(data: dict[str, Any], oddities: list[str] | None = None) -> AuditEvent:
+    """Validate the mapped fields as an ``AuditEvent``, or reject with the failing fields.
+
+    ``oddities`` (a ``RecordView``'s, collected while mapping) are appended to
+    ``extra["oddities"]``; passing them here, last, keeps notes made at any point.
+    """
+    if oddities:
+        extra = data.setdefault("extra", {})
+        earlier = extra.get("oddities")
+        extra["oddities"] = [*(earlier if isinstance(earlier, list) else []), *oddities]
     try:
         return AuditEvent.model_validate(data)
     except ValidationError as exc:

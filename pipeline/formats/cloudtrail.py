@@ -190,8 +190,6 @@ def _event(entry: Any, ctx: FormatContext, index: int | None) -> AuditEvent:
             extra[key] = value
     if source_id is None:
         view.oddities.append("eventID: missing; event_id derived from the record")
-    if view.oddities:
-        extra["oddities"] = view.oddities
     reason = f"{error_code}: {error_message}" if error_code and error_message else None
     data = {
         "event_id": choose_event_id(source_id, SYSTEM, entry),
@@ -213,7 +211,7 @@ def _event(entry: Any, ctx: FormatContext, index: int | None) -> AuditEvent:
         "raw": entry,
         "extra": extra,
     }
-    return build_event(data)
+    return build_event(data, view.oddities)
 
 
 def _actor(view: RecordView, extra: dict[str, Any]) -> dict[str, Any]:
@@ -320,8 +318,6 @@ def _digest_event(record: dict[str, Any], ctx: FormatContext) -> AuditEvent:
         value = view.text(field)
         if value is not None:
             extra[key] = value
-    if view.oddities:
-        extra["oddities"] = view.oddities
     data = {
         "event_id": choose_event_id(digest_object, SYSTEM, record),
         "source_event_id": digest_object,
@@ -342,4 +338,4 @@ def _digest_event(record: dict[str, Any], ctx: FormatContext) -> AuditEvent:
         "raw": record,
         "extra": extra,
     }
-    return build_event(data)
+    return build_event(data, view.oddities)

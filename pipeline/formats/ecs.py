@@ -129,8 +129,6 @@ class EcsAdapter:
         actor = _actor(view)
         source_id = view.text("event.id")
         resource = _resource(view)
-        if view.oddities:
-            extra["oddities"] = view.oddities
         data = {
             "event_id": choose_event_id(source_id, system, record),
             "source_event_id": source_id,
@@ -156,7 +154,7 @@ class EcsAdapter:
             "raw": record,
             "extra": extra,
         }
-        return [build_event(data)]
+        return [build_event(data, view.oddities)]
 
 
 def _action(view: RecordView, categories: tuple[str, ...]) -> str:

@@ -107,8 +107,6 @@ class GitHubAuditAdapter:
                 extra[key] = value
         source_id = view.text("_document_id")
         resource = _resource(view, action)
-        if view.oddities:
-            extra["oddities"] = view.oddities
         data = {
             "event_id": choose_event_id(source_id, SYSTEM, record),
             "source_event_id": source_id,
@@ -130,7 +128,7 @@ class GitHubAuditAdapter:
             "raw": record,
             "extra": extra,
         }
-        return [build_event(data)]
+        return [build_event(data, view.oddities)]
 
 
 def _time(value: Any, field: str, ctx: FormatContext, extra: dict[str, Any]) -> datetime:

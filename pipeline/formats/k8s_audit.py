@@ -200,8 +200,6 @@ def _build(
         extra["impersonated_groups"] = list(view.texts("impersonatedUser.groups"))
     if audit_id is None:
         view.oddities.append("auditID: missing; event_id derived and not deduplicated")
-    if view.oddities:
-        extra["oddities"] = view.oddities
     if audit_id is not None and stage not in (None, "ResponseComplete"):
         event_id = choose_event_id(f"{audit_id}:{stage}", SYSTEM, item)
     else:
@@ -232,7 +230,7 @@ def _build(
         "raw": item,
         "extra": extra,
     }
-    return build_event(data)
+    return build_event(data, view.oddities)
 
 
 def _actor_type(username: str) -> ActorType:

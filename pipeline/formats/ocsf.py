@@ -173,9 +173,6 @@ class OcsfAdapter:
         domain = view.text("src_endpoint.hostname") or view.text("src_endpoint.domain") or domain
         source_id = view.text("metadata.uid")
         resource = _resource(view)
-        if view.oddities:
-            earlier = extra.get("oddities")
-            extra["oddities"] = [*(earlier if isinstance(earlier, list) else []), *view.oddities]
         data = {
             "event_id": choose_event_id(source_id, _system(view), record),
             "source_event_id": _own_text(own, "source_event_id"),
@@ -215,7 +212,7 @@ class OcsfAdapter:
             "raw": record,
             "extra": extra,
         }
-        return [build_event(data)]
+        return [build_event(data, view.oddities)]
 
 
 def _first(view: RecordView, paths: tuple[str, ...]) -> str | None:

@@ -132,8 +132,6 @@ class OktaAdapter:
             view.oddities.append("uuid: missing; event_id derived from the record")
         severity = _SEVERITIES.get((view.text("severity") or "").upper(), Severity.INFO)
         resource = _resource(view)
-        if view.oddities:
-            extra["oddities"] = view.oddities
         data = {
             "event_id": choose_event_id(source_id, SYSTEM, record),
             "source_event_id": source_id,
@@ -163,7 +161,7 @@ class OktaAdapter:
             "raw": record,
             "extra": extra,
         }
-        return [build_event(data)]
+        return [build_event(data, view.oddities)]
 
 
 def _category(event_type: str, result: str) -> Category:
