@@ -11,7 +11,7 @@ OCSF                            canonical
 ==============================  ==============================================
 metadata.uid                    event_id (else a SHA-256 of the record)
 time_dt, else time (epoch ms)   time
-metadata.original_time          original_time (else ``time`` verbatim)
+metadata.original_time          original_time (OCSF's own verbatim source time)
 metadata.tenant_uid             tenant_id
 metadata.product.name           origin.system (else vendor_name, else ``ocsf``)
 api.service.name, else          origin.service
@@ -71,7 +71,6 @@ from pipeline.formats._common import (
     classify_address,
     epoch_time,
     iso_time,
-    verbatim,
 )
 from pipeline.formats.base import DecodedRecord, FormatContext
 
@@ -168,7 +167,7 @@ class OcsfAdapter:
             ("ocsf_version", view.text("metadata.version")),
         ):
             if value is not None:
-                extra[key] = value
+                extra.setdefault(key, value)  # a round trip keeps the values first read
         ip, domain = classify_address(view.get("src_endpoint.ip"), "src_endpoint.ip", extra)
         domain = view.text("src_endpoint.hostname") or view.text("src_endpoint.domain") or domain
         source_id = view.text("metadata.uid")
@@ -177,7 +176,7 @@ class OcsfAdapter:
             "event_id": choose_event_id(source_id, _system(view), record),
             "source_event_id": _own_text(own, "source_event_id"),
             "time": time,
-            "original_time": view.text("metadata.original_time") or verbatim(record.get("time")),
+            "original_time": view.text("metadata.original_time"),
             "ingested_time": ctx.now(),
             "tenant_id": view.text("metadata.tenant_uid") or "default",
             "actor": {
