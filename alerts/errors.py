@@ -3,7 +3,7 @@
 ::
 
     AlertError
-    ├── AlertConfigError   the alerts config or the environment is wrong (fix it, then restart)
+    ├── AlertConfigError   the alerts config or the environment is wrong (fix it and restart)
     ├── AlertDecodeError   bytes are not a valid alert or parked-notification document
     ├── SignatureError     a webhook signature did not verify (raised for receivers)
     └── DeliveryError      the delivery machinery itself failed

@@ -41,7 +41,9 @@ PLAIN_KEYS = ["user", "actor", "action", "outcome", "source_ip", "time", "resour
 # secret found in the output can only have come from a sensitive value.
 secrets = st.text(alphabet="BFGHJKLMNPQSVWXZ23456789", min_size=8, max_size=24)
 plain_text = st.text(alphabet="abcdefghij .:", max_size=12)
-plain_values: st.SearchStrategy[Any] = st.one_of(plain_text, st.integers(), st.booleans(), st.none())
+plain_values: st.SearchStrategy[Any] = st.one_of(
+    plain_text, st.integers(), st.booleans(), st.none()
+)
 
 
 def _bury(value: Any, path: list[str | None]) -> Any:
@@ -73,7 +75,9 @@ def _documents(secret: str) -> st.SearchStrategy[Any]:
 
 @settings(database=None, max_examples=200)
 @given(data=st.data(), secret=secrets)
-def test_no_secret_under_a_sensitive_key_survives_at_any_depth(data: st.DataObject, secret: str) -> None:
+def test_no_secret_under_a_sensitive_key_survives_at_any_depth(
+    data: st.DataObject, secret: str
+) -> None:
     document = data.draw(_documents(secret))
     assert secret in json.dumps(document)
 
@@ -95,7 +99,11 @@ def test_no_secret_in_key_value_text_survives(
     key: str, secret: str, sep: str, before: str, after: str
 ) -> None:
     quoted = sep == '": "'
-    text = f'{before} "{key}{sep}{secret}" {after}' if quoted else f"{before} {key}{sep}{secret} {after}"
+    text = (
+        f'{before} "{key}{sep}{secret}" {after}'
+        if quoted
+        else f"{before} {key}{sep}{secret} {after}"
+    )
 
     redacted = redact_text(text)
 
@@ -118,7 +126,9 @@ def test_key_value_text_keeps_key_and_structure() -> None:
     assert redact_text('{"password": "p w", "user": "bob"}') == (
         f'{{"password": "{REDACTED}", "user": "bob"}}'
     )
-    assert redact_text("Authorization: Bearer eyJhbGciOi.x.y") == f"Authorization: Bearer {REDACTED}"
+    assert (
+        redact_text("Authorization: Bearer eyJhbGciOi.x.y") == f"Authorization: Bearer {REDACTED}"
+    )
     assert redact_text("user=password=hunter2") == f"user=password={REDACTED}"
 
 
@@ -129,13 +139,18 @@ def test_password_in_url_is_redacted() -> None:
 
 
 def test_tuples_and_lists_keep_their_type() -> None:
-    assert redact(({"token": "t"}, ["password=x"])) == ({"token": REDACTED}, [f"password={REDACTED}"])
+    assert redact(({"token": "t"}, ["password=x"])) == (
+        {"token": REDACTED},
+        [f"password={REDACTED}"],
+    )
 
 
 def test_extra_keys_extend_the_defaults() -> None:
     redactor = Redactor(extra_keys=["SSN", "card-number"])
 
-    out = redactor.redact({"ssn": "123-45-6789", "cardNumber": "4111", "password": "p", "user": "u"})
+    out = redactor.redact(
+        {"ssn": "123-45-6789", "cardNumber": "4111", "password": "p", "user": "u"}
+    )
 
     assert out == {"ssn": REDACTED, "cardNumber": REDACTED, "password": REDACTED, "user": "u"}
     assert redactor.redact_text("ssn=123-45-6789") == f"ssn={REDACTED}"
