@@ -14,17 +14,28 @@ the finding does not know are left out rather than guessed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from detectors.findings import Finding
 
-__all__ = ["as_utc", "summary_for", "title_for"]
+__all__ = ["as_utc", "evidence_line", "summary_for", "title_for"]
 
 # How many distinct values of one kind a sentence names before it says "and N more".
 MAX_NAMED = 3
 
 _OUTCOME_WORDS = {"failure": "failed", "success": "successful"}
+# Evidence fields read as a sentence, in this order, each after its word.
+_LINE_FIELDS = (
+    ("time", ""),
+    ("actor", ""),
+    ("action", ""),
+    ("outcome", ""),
+    ("source_ip", "from "),
+    ("resource", "on "),
+    ("origin", "via "),
+)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -92,7 +103,7 @@ def _distinct(evidence: Iterable[dict[str, object]], field: str) -> list[str]:
     seen: dict[str, None] = {}
     for sample in evidence:
         value = sample.get(field)
-        if value is not None and value != "":
+        if _present(value):
             seen.setdefault(str(value), None)
     return list(seen)
 
@@ -101,3 +112,24 @@ def _names(values: list[str]) -> str:
     if len(values) <= MAX_NAMED:
         return ", ".join(values)
     return f"{', '.join(values[:MAX_NAMED])} and {len(values) - MAX_NAMED} more"
+
+
+def evidence_line(sample: Mapping[str, Any]) -> str:
+    """One evidence sample as one line an engineer reads left to right.
+
+    ``2024-05-01T10:00:01+00:00 alice login failure from 203.0.113.7 via okta
+    reason=bad password [evt-1]``: the usual fields first, any others as
+    ``key=value``, and the event id last, for looking the event up.
+    """
+    words = [f"{prefix}{sample[key]}" for key, prefix in _LINE_FIELDS if _present(sample.get(key))]
+    known = {key for key, _ in _LINE_FIELDS} | {"event_id"}
+    words += [
+        f"{key}={value}" for key, value in sample.items() if key not in known and _present(value)
+    ]
+    if _present(sample.get("event_id")):
+        words.append(f"[{sample['event_id']}]")
+    return " ".join(words) or "(empty sample)"
+
+
+def _present(value: object) -> bool:
+    return value is not None and value != ""
