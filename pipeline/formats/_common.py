@@ -28,7 +28,6 @@ from pipeline.formats.base import FormatContext
 from pipeline.formats.native import describe_validation_error
 
 __all__ = [
-    "IPAddress",
     "RecentKeys",
     "RecordView",
     "build_event",
@@ -41,9 +40,13 @@ __all__ = [
     "verbatim",
 ]
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
 _MAX_EVENT_ID = 256
+_PATHS: dict[str, tuple[str, ...]] = {}
+"""Split field paths: the adapters look up the same few hundred paths in every record."""
+_MAX_PATHS = 4096
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+"""A dotted-quad IPv4 address without leading zeros: valid, no need to parse it twice."""
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
@@ -76,9 +79,14 @@ class RecordView:
 
     def get(self, path: str) -> Any:
         """The value at ``path``, or None when any step is missing or not an object."""
+        parts = _PATHS.get(path)
+        if parts is None:
+            parts = tuple(path.split("."))
+            if len(_PATHS) < _MAX_PATHS:
+                _PATHS[path] = parts
         value: Any = self.data
-        for part in path.split("."):
-            if not isinstance(value, dict):
+        for part in parts:
+            if type(value) is not dict:
                 return None
             value = value.get(part)
         return value
@@ -86,11 +94,10 @@ class RecordView:
     def text(self, path: str) -> str | None:
         """A non-empty string (numbers are converted: ids are often numeric)."""
         value = self.get(path)
+        if type(value) is str:
+            return value.strip() or None
         if value is None:
             return None
-        if isinstance(value, str):
-            value = value.strip()
-            return value or None
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
         self.oddities.append(f"{path}: expected a string, got {_type_name(value)}; not mapped")
@@ -231,8 +238,8 @@ def epoch_time(value: Any, field: str, seconds_per_unit: float) -> datetime:
 
 def classify_address(
     value: Any, field: str, extra: dict[str, Any]
-) -> tuple[IPAddress | None, str | None]:
-    """Split a source field into ``(ip, domain)``.
+) -> tuple[str | None, str | None]:
+    """Split a source field into ``(ip, domain)``; the ip is text known to be a valid address.
 
     Host names go to ``source.domain``. Anything else (``AWS Internal``, an IPv4
     address with leading zeros, which some parsers read as octal and others as
@@ -248,10 +255,14 @@ def classify_address(
     text = value.strip()
     if not text:
         return None, None
+    if _IPV4.fullmatch(text):
+        return text, None
     try:
-        return ipaddress.ip_address(text), None
+        ipaddress.ip_address(text)
     except ValueError:
         pass
+    else:
+        return text, None
     if _DOTTED_NUMBERS.match(text):
         extra["source_address"] = text
         if _LEADING_ZERO_OCTET.search(text):
