@@ -9,41 +9,38 @@ event; the other views of it are kept with their own action but ``category``
 ``other``. A rule that counts failed logins (``category: authentication``,
 ``outcome: failure``) thus counts ``ssh_login`` failures once each.
 
-=============================================  ======================  ==============  =======
-message                                        action                  category        outcome
-=============================================  ======================  ==============  =======
-sshd ``Accepted <method> for U from A port P``  ssh_login               authentication  success
-sshd ``Failed <method> for [invalid user] U``   ssh_login               authentication  failure
-sshd ``Invalid user U from A``                  ssh_invalid_user        other           failure
-sshd ``Disconnecting: Too many authentication   ssh_max_auth_attempts   other           failure
+=============================================  ==========================  ==============  =========
+message                                        action                      category        outcome
+=============================================  ==========================  ==============  =========
+sshd ``Accepted <method> for U from A``        ssh_login                   authentication  success
+sshd ``Failed <method> for [invalid user] U``  ssh_login                   authentication  failure
+sshd ``Invalid user U from A``                 ssh_invalid_user            other           failure
+sshd ``Disconnecting: Too many authentication  ssh_max_auth_attempts       other           failure
 failures`` / ``maximum authentication
 attempts exceeded``
-sshd ``Connection closed by`` / ``Received      ssh_disconnect          other           unknown
+sshd ``Connection closed by`` / ``Received     ssh_disconnect              other           unknown
 disconnect`` / ``Disconnected from``
-sshd ``reverse mapping checking ... POSSIBLE    ssh_reverse_mapping_    other           unknown
-BREAK-IN ATTEMPT!``                             failed
-``pam_unix(S:auth): authentication failure``    pam_auth_failure        authentication  failure
-                                                                        (other when S
-                                                                        is sshd or su,
-                                                                        which log the
-                                                                        attempt too)
-``PAM N more authentication failures``          pam_auth_failure_       other           failure
-                                                summary
-``pam_unix(S:session): session opened|closed``  session_open,           other           success
-                                                session_close
-``pam_unix(S:chauthtok): password changed``     password_change         account_change  success
-sudo ``U : TTY=... ; USER=R ; COMMAND=C``       sudo_command            authorization   success
-sudo ``U : <reason> ; TTY=...``                 sudo_command            authorization   failure
-su ``(to R) U on T`` / ``FAILED SU (to R) U``   su                      authentication  success /
-                                                                                        failure
-useradd / groupadd / userdel / groupdel /       user_add, group_add,    account_change  success
-usermod                                         user_delete,
-                                                group_delete,
-                                                user_group_add,
-                                                password_change
-any other sshd message                          sshd_message            other           unknown
-any other message                               syslog_message          other           unknown
-=============================================  ======================  ==============  =======
+sshd ``reverse mapping checking ... POSSIBLE   ssh_reverse_mapping_failed  other           unknown
+BREAK-IN ATTEMPT!``
+``pam_unix(S:auth): authentication failure``   pam_auth_failure            authentication  failure
+                                                                           (other if S is
+                                                                           sshd or su)
+``PAM N more authentication failures``         pam_auth_failure_summary    other           failure
+``pam_unix(S:session): session opened``        session_open                other           success
+(``closed``)                                   (session_close)
+``pam_unix(S:chauthtok): password changed``    password_change             account_change  success
+sudo ``U : TTY=... ; USER=R ; COMMAND=C``      sudo_command                authorization   success
+sudo ``U : <reason> ; TTY=...``                sudo_command                authorization   failure
+su ``(to R) U on T`` / ``FAILED SU (to R) U``  su                          authentication  success /
+                                                                                           failure
+useradd / groupadd / userdel / groupdel /      user_add, group_add,        account_change  success
+usermod                                        user_delete,
+                                               group_delete,
+                                               user_group_add,
+                                               password_change
+any other sshd message                         sshd_message                other           unknown
+any other message                              syslog_message              other           unknown
+=============================================  ==========================  ==============  =========
 
 sshd lines other than PAM's have origin.system ``linux.sshd``; everything else
 is ``linux.auth``.
