@@ -23,7 +23,8 @@ verb                       action (``get``, ``create``, ``delete``...)
 user.username              actor.id and actor.name
 user.groups                actor.roles
 impersonatedUser.username  actor.authenticated_as (who the request ran as)
-sourceIPs[source_ip_index] source.ip (or source.domain); the whole list in
+sourceIPs[i]               source.ip (or source.domain), i is source_ip_index
+                           (0 by default); the whole list in
                            extra.source_ips when it has more than one entry
 userAgent                  source.user_agent
 objectRef                  resource: ``resource[/subresource]`` as type,

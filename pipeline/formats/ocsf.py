@@ -40,20 +40,21 @@ resources[0], else entity       resource (type, uid as id, name, namespace)
 unmapped.auditwatch             source_event_id, actor.authenticated_as,
                                 trace_id, span_id, extra
 class_uid, class_name,          extra.ocsf_class_uid, extra.ocsf_class_name,
-activity_name, metadata.version extra.ocsf_activity_name, extra.ocsf_version
+activity_name,                  extra.ocsf_activity_name, extra.ocsf_version
+metadata.version
 ==============================  ==============================================
 
-================  ===========================================================
-category          OCSF class
-================  ===========================================================
-authentication    3002 Authentication
-account_change    3001 Account Change (3005 User Access Management and 3006
-                  Group Management are read as account_change too)
-authorization     3003 Authorize Session
-entity_management 3004 Entity Management
-api_activity      6003 API Activity
-other             0 Base Event (any other class is read as other)
-================  ===========================================================
+=================  ===========================================================
+category           OCSF class
+=================  ===========================================================
+authentication     3002 Authentication
+account_change     3001 Account Change (3005 User Access Management and 3006
+                   Group Management are read as account_change too)
+authorization      3003 Authorize Session
+entity_management  3004 Entity Management
+api_activity       6003 API Activity
+other              0 Base Event (any other class is read as other)
+=================  ===========================================================
 """
 
 from __future__ import annotations

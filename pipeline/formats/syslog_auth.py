@@ -26,7 +26,8 @@ user in the message           actor.id and actor.name (human; unknown for
                               sshd's invalid users); a line without one has
                               the program as a system actor
 ``from <addr>``, ``rhost=``   source.ip, or source.domain for a host name
-sudo ``USER=``, su ``(to R)``  actor.authenticated_as
+sudo ``USER=``,               actor.authenticated_as
+su ``(to R)``
 port, method, key, pam        extra.port, extra.auth_method, extra.key,
 service, sudo fields          extra.pam_service, extra.tty / pwd / user ...
 (none)                        event_id: SHA-256 of the origin system and the
