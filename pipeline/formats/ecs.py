@@ -12,7 +12,7 @@ ECS                             canonical
 event.id                        event_id, source_event_id (else a SHA-256 of
                                 the record)
 @timestamp                      time, original_time (verbatim)
-event.action, else            action (else the first event.category, noted)
+event.action, else              action (else the first event.category, noted)
 event.code
 event.category, event.type      category (below); kept as extra.ecs_category,
                                 extra.ecs_type
