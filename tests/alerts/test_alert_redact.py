@@ -36,13 +36,13 @@ SENSITIVE_KEYS = [
 ]
 PLAIN_KEYS = ["user", "actor", "action", "outcome", "source_ip", "time", "resource", "detail"]
 
-# Secrets are consonants and digits (none of the letters of "[REDACTED]" nor a
-# sensitive key's spelling), and every other generated string is lower-case, so a
-# secret found in the output can only have come from a sensitive value.
+# Secrets are at least 8 consonants and digits (none of the letters of "[REDACTED]"
+# nor a sensitive key's spelling); other strings are lower-case and numbers have at
+# most 4 digits, so a secret found in the output can only come from a sensitive value.
 secrets = st.text(alphabet="BFGHJKLMNPQSVWXZ23456789", min_size=8, max_size=24)
 plain_text = st.text(alphabet="abcdefghij .:", max_size=12)
 plain_values: st.SearchStrategy[Any] = st.one_of(
-    plain_text, st.integers(), st.booleans(), st.none()
+    plain_text, st.integers(-9999, 9999), st.booleans(), st.none()
 )
 
 
