@@ -67,7 +67,11 @@ class RuleEngine:
         return result
 
     def _count(
-        self, correlation: CompiledCorrelation, event: AuditEvent, state: StateStore, result: EngineResult
+        self,
+        correlation: CompiledCorrelation,
+        event: AuditEvent,
+        state: StateStore,
+        result: EngineResult,
     ) -> Finding | None:
         spec = correlation.doc.correlation
         group = {name: _group_value(event, name) for name in spec.group_by}

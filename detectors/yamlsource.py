@@ -62,7 +62,9 @@ class YamlDocument:
 def _plain(node: Any) -> Any:
     """ruamel's commented containers as ordinary dicts and lists."""
     if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str | int | float | bool) else k: _plain(v) for k, v in node.items()}
+        return {
+            str(k) if not isinstance(k, str | int | float | bool) else k: _plain(v) for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_plain(v) for v in node]
     return node

@@ -52,7 +52,7 @@ def accept_record(
         events = registry.to_events(text, ctx)
     except RecordRejected as exc:
         return Rejection(exc.reason, exc.field)
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+    except Exception as exc:
         # An adapter bug or an input it did not foresee: reject the record, keep the worker.
         return Rejection(f"could not be normalised: {type(exc).__name__}: {exc}")
     return Accepted(events)

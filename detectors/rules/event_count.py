@@ -70,9 +70,7 @@ def update(
     watermark: float | None = current["wm"]
     done: float | None = current["done"]
 
-    if (watermark is not None and time < watermark - allowed_lateness) or (
-        done is not None and time <= done
-    ):
+    if (watermark is not None and time < watermark - allowed_lateness) or (done is not None and time <= done):
         return Update(current, None, late=True)
     if event_id in ids:
         return Update(current, None)  # a redelivered event counts once
@@ -91,7 +89,14 @@ def update(
 
     crossing = _crossing_with(times, position, timespan, threshold)
     if crossing is None:
-        next_state = {"t": times, "ids": ids, "corr": corr, "ev": samples, "wm": watermark, "done": done}
+        next_state = {
+            "t": times,
+            "ids": ids,
+            "corr": corr,
+            "ev": samples,
+            "wm": watermark,
+            "done": done,
+        }
         return Update(next_state, None)
 
     first, last = crossing
@@ -102,7 +107,7 @@ def update(
         count=last - first + 1,
         event_ids=ids[first : last + 1],
         correlation_ids=sorted({c for c in corr[first : last + 1] if c}),
-        evidence=[_without_time(s) for s in samples if start <= s["_t"] <= end],
+        evidence=[_without_time(s) for s in sorted(samples, key=_sample_time) if start <= s["_t"] <= end],
     )
     # Reset: events up to the window's end have been reported.
     cut = last + 1
@@ -117,7 +122,9 @@ def update(
     return Update(next_state, found)
 
 
-def _crossing_with(times: list[float], position: int, timespan: float, threshold: int) -> tuple[int, int] | None:
+def _crossing_with(
+    times: list[float], position: int, timespan: float, threshold: int
+) -> tuple[int, int] | None:
     """The earliest window of ``threshold`` events within ``timespan`` that includes ``position``."""
     for first in range(max(0, position - threshold + 1), position + 1):
         last = first + threshold - 1
@@ -126,6 +133,10 @@ def _crossing_with(times: list[float], position: int, timespan: float, threshold
         if times[last] - times[first] <= timespan:
             return first, last
     return None
+
+
+def _sample_time(sample: dict[str, Any]) -> float:
+    return float(sample["_t"])
 
 
 def _without_time(sample: dict[str, Any]) -> dict[str, Any]:

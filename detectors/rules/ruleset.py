@@ -122,7 +122,11 @@ def _parse_document(
         return
     if "action" in data and "detection" not in data and "correlation" not in data:
         problems.append(
-            SourceProblem(document.file, document.start_line, "Sigma 'action' documents (global/repeat) are not supported")
+            SourceProblem(
+                document.file,
+                document.start_line,
+                "Sigma 'action' documents (global/repeat) are not supported",
+            )
         )
         return
     try:
@@ -153,7 +157,11 @@ def _compile(
             where = f"{source.file}:{source.start_line}"
             if ident in seen:
                 problems.append(
-                    SourceProblem(source.file, source.start_line, f"rule {ident!r} is defined twice (also at {seen[ident]})")
+                    SourceProblem(
+                        source.file,
+                        source.start_line,
+                        f"rule {ident!r} is defined twice (also at {seen[ident]})",
+                    )
                 )
             seen[ident] = where
 
@@ -179,11 +187,15 @@ def _compile(
         try:
             predicate = compile_detection(doc.detection)
         except SelectionError as exc:
-            problems.append(SourceProblem(source.file, source.line_of(exc.path), f"{'.'.join(map(str, exc.path))}: {exc}"))
+            problems.append(
+                SourceProblem(source.file, source.line_of(exc.path), f"{'.'.join(map(str, exc.path))}: {exc}")
+            )
             continue
         names = {doc.key, doc.id}
         in_correlation = any(n in referenced for n in names if n)
         generate = any(referenced.get(n, False) for n in names if n)
-        emits = doc.x_auditwatch.emit if doc.x_auditwatch.emit is not None else (not in_correlation or generate)
+        emits = (
+            doc.x_auditwatch.emit if doc.x_auditwatch.emit is not None else (not in_correlation or generate)
+        )
         compiled_detections.append(CompiledDetection(doc, predicate, source.file, source.start_line, emits))
     return RuleSet(compiled_detections, compiled_correlations)

@@ -117,15 +117,17 @@ def _compile_value(value: Any, kind: str | None, path: tuple[str | int, ...]) ->
             raise SelectionError(f"'{kind}' needs a value, not null", path)
         return lambda actual: actual is None
     if isinstance(value, bool):
-        return lambda actual: actual is value or (isinstance(actual, str) and actual.lower() == str(value).lower())
+        return lambda actual: (
+            actual is value or (isinstance(actual, str) and actual.lower() == str(value).lower())
+        )
     if isinstance(value, int | float) and kind is None:
         return lambda actual: _number_equals(actual, value)
     if not isinstance(value, str | int | float):
         raise SelectionError(f"cannot compare with a {type(value).__name__}; use a string or number", path)
     pattern = _wildcard_regex(str(value), kind)
-    return lambda actual: actual is not None and not isinstance(actual, dict) and pattern.match(
-        _text(actual)
-    ) is not None
+    return lambda actual: (
+        actual is not None and not isinstance(actual, dict) and pattern.match(_text(actual)) is not None
+    )
 
 
 def _number_equals(actual: Any, expected: float) -> bool:

@@ -8,6 +8,7 @@ whose ``detect`` accepts the record wins, in registration order.
 from __future__ import annotations
 
 import json
+import re
 
 from detectors.events import AuditEvent
 from pipeline.errors import RecordRejected
@@ -24,6 +25,7 @@ from pipeline.formats.syslog_auth import SyslogAuthAdapter
 __all__ = ["FormatAdapter", "FormatContext", "FormatRegistry", "decode_text", "default_registry"]
 
 _PREVIEW = 80
+_LONE_SURROGATE_HINT = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class FormatRegistry:
@@ -70,6 +72,14 @@ def decode_text(text: str) -> DecodedRecord:
         raise RecordRejected("invalid JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise RecordRejected(f"a record must be a JSON object, not a JSON {type(value).__name__}")
+    if _LONE_SURROGATE_HINT.search(stripped):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise RecordRejected(
+                f"invalid JSON: an unpaired UTF-16 surrogate escape ({exc.object[exc.start]!r}) "
+                "is not a character"
+            ) from None
     return value
 
 

@@ -186,21 +186,16 @@ def iso_time(value: Any, field: str, ctx: FormatContext, extra: dict[str, Any]) 
     if isinstance(value, int | float) and not isinstance(value, bool):
         return epoch_time(value, field, 1.0)
     if not isinstance(value, str):
-        raise RecordRejected(
-            f"{field}: a timestamp must be a string, not {_type_name(value)}", field
-        )
+        raise RecordRejected(f"{field}: a timestamp must be a string, not {_type_name(value)}", field)
     text = value.strip()
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         why = _invalid_date(text)
         if why is None:
-            raise RecordRejected(
-                f"{field}: not an ISO 8601 timestamp: {text[:64]!r}", field
-            ) from None
+            raise RecordRejected(f"{field}: not an ISO 8601 timestamp: {text[:64]!r}", field) from None
         extra["time_invalid"] = (
-            f"{field} {text[:64]!r} names a day that does not exist ({why}); "
-            "time is the ingest time"
+            f"{field} {text[:64]!r} names a day that does not exist ({why}); time is the ingest time"
         )
         return ctx.now().astimezone(UTC)
     if parsed.tzinfo is None:
@@ -227,18 +222,14 @@ def verbatim(value: Any) -> str | None:
 def epoch_time(value: Any, field: str, seconds_per_unit: float) -> datetime:
     """An aware UTC time from a number of epoch units (1.0 for seconds, 0.001 for ms)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RecordRejected(
-            f"{field}: an epoch time must be a number, not {_type_name(value)}", field
-        )
+        raise RecordRejected(f"{field}: an epoch time must be a number, not {_type_name(value)}", field)
     try:
         return datetime.fromtimestamp(value * seconds_per_unit, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise RecordRejected(f"{field}: epoch time {value!r} is out of range", field) from None
 
 
-def classify_address(
-    value: Any, field: str, extra: dict[str, Any]
-) -> tuple[str | None, str | None]:
+def classify_address(value: Any, field: str, extra: dict[str, Any]) -> tuple[str | None, str | None]:
     """Split a source field into ``(ip, domain)``; the ip is text known to be a valid address.
 
     Host names go to ``source.domain``. Anything else (``AWS Internal``, an IPv4

@@ -107,9 +107,7 @@ class EcsAdapter:
         categories = _keywords(view, "event.category")
         types = _keywords(view, "event.type")
         action = _action(view, categories)
-        ip, domain = classify_address(
-            view.get("source.ip") or view.get("client.ip"), "source.ip", extra
-        )
+        ip, domain = classify_address(view.get("source.ip") or view.get("client.ip"), "source.ip", extra)
         domain = view.text("source.domain") or view.text("client.domain") or domain
         for key, value in (
             ("ecs_category", list(categories) or None),
@@ -205,9 +203,7 @@ def _keywords(view: RecordView, path: str) -> tuple[str, ...]:
     return tuple(item.lower() for item in view.texts(path))
 
 
-def _w3c(
-    view: RecordView, path: str, pattern: re.Pattern[str], extra: dict[str, Any]
-) -> str | None:
+def _w3c(view: RecordView, path: str, pattern: re.Pattern[str], extra: dict[str, Any]) -> str | None:
     value = view.text(path)
     if value is None or pattern.match(value):
         return value

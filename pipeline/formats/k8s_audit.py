@@ -272,9 +272,7 @@ def _outcome(code: int | None, decision: Any) -> Outcome:
     return Outcome.UNKNOWN
 
 
-def _category(
-    verb: str, resource: dict[str, Any] | None, code: int | None, decision: Any
-) -> Category:
+def _category(verb: str, resource: dict[str, Any] | None, code: int | None, decision: Any) -> Category:
     if code == 401:
         return Category.AUTHENTICATION
     if code == 403 or decision == "forbid":

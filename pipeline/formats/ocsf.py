@@ -145,15 +145,13 @@ class OcsfAdapter:
         action = _first(view, _ACTION_FIELDS)
         if action is None:
             raise RecordRejected(
-                "no metadata.event_code, api.operation, activity_name or type_name to name the "
-                "action",
+                "no metadata.event_code, api.operation, activity_name or type_name to name the action",
                 "api.operation",
             )
         actor_id = _first(view, _ACTOR_FIELDS)
         if actor_id is None:
             raise RecordRejected(
-                "actor.user: no uid or name (nor user.uid, user.name, actor.app_name) to name "
-                "the actor",
+                "actor.user: no uid or name (nor user.uid, user.name, actor.app_name) to name the actor",
                 "actor.user",
             )
         own = view.obj("unmapped.auditwatch")
@@ -240,11 +238,7 @@ def _time(view: RecordView, ctx: FormatContext, extra: dict[str, Any]) -> dateti
 
 
 def _system(view: RecordView) -> str:
-    return (
-        view.text("metadata.product.name")
-        or view.text("metadata.product.vendor_name")
-        or _FALLBACK_SYSTEM
-    )
+    return view.text("metadata.product.name") or view.text("metadata.product.vendor_name") or _FALLBACK_SYSTEM
 
 
 def _actor_type(view: RecordView) -> ActorType:

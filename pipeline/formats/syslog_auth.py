@@ -87,9 +87,7 @@ _ISO = re.compile(
     r"^(?:<\d{1,3}>)?(?:1 )?(?P<stamp>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?"
     r"(?:Z|[+-]\d{2}:?\d{2})?) (?P<rest>.*)$"
 )
-_BODY = re.compile(
-    r"^(?P<host>\S+) (?P<program>[^\s\[:]+)(?:\[(?P<pid>\d{1,10})\])?: ?(?P<message>.*)$"
-)
+_BODY = re.compile(r"^(?P<host>\S+) (?P<program>[^\s\[:]+)(?:\[(?P<pid>\d{1,10})\])?: ?(?P<message>.*)$")
 _LAST_REPEATED = re.compile(r"^(?P<host>\S+) last message repeated (?P<count>\d{1,9}) times?$")
 _REPEATED = re.compile(r"^message repeated (?P<count>\d{1,9}) times?: \[ ?(?P<inner>.*?)\]$")
 _FUTURE_SLACK = timedelta(days=1)

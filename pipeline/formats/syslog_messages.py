@@ -86,9 +86,7 @@ _ACCEPTED_FAILED = re.compile(
     r"(?P<user>.*?) from (?P<addr>\S+) port (?P<port>\d+)"
     r"(?: (?P<proto>ssh2?))?(?:: (?P<key>.*))?$"
 )
-_INVALID_USER = re.compile(
-    r"^[Ii]nvalid user (?P<user>.*?) from (?P<addr>\S+)(?: port (?P<port>\d+))?$"
-)
+_INVALID_USER = re.compile(r"^[Ii]nvalid user (?P<user>.*?) from (?P<addr>\S+)(?: port (?P<port>\d+))?$")
 _TOO_MANY = re.compile(
     r"^(?:Disconnecting(?: \S+ user \S+ \S+ port \d+)?: Too many authentication failures"
     r"(?: for (?:invalid user )?(?P<user>\S+))?"
@@ -100,13 +98,9 @@ _DISCONNECT = re.compile(
     r" (?:(?:invalid |authenticating )?user (?P<user>\S+) )?(?P<addr>[^\s:]+|\[[^\]]+\])"
     r"(?: port (?P<port>\d+))?.*$"
 )
-_REVERSE = re.compile(
-    r"^reverse mapping checking getaddrinfo for (?P<host>\S+) \[(?P<addr>[^\]]+)\] failed"
-)
+_REVERSE = re.compile(r"^reverse mapping checking getaddrinfo for (?P<host>\S+) \[(?P<addr>[^\]]+)\] failed")
 _PAM = re.compile(r"^pam_unix\((?P<service>[^:)]+):(?P<kind>\w+)\): (?P<body>.*)$")
-_PAM_AUTH_FAILURE = re.compile(
-    r"^authentication failure;.*?\brhost=(?P<rhost>\S*)(?:\s+user=(?P<user>\S+))?"
-)
+_PAM_AUTH_FAILURE = re.compile(r"^authentication failure;.*?\brhost=(?P<rhost>\S*)(?:\s+user=(?P<user>\S+))?")
 _PAM_MORE = re.compile(
     r"^PAM (?P<count>\d+) more authentication failures?;.*?\brhost=(?P<rhost>\S*)"
     r"(?:\s+user=(?P<user>\S+))?"
@@ -337,9 +331,7 @@ def _sudo(message: str) -> Interpretation:
     if "COMMAND" not in fields and "USER" not in fields:
         return Interpretation("syslog_message")
     reason = "; ".join(reasons) or None
-    details = {
-        _SUDO_KEYS.get(key, key.lower()): value for key, value in fields.items() if key != "COMMAND"
-    }
+    details = {_SUDO_KEYS.get(key, key.lower()): value for key, value in fields.items() if key != "COMMAND"}
     command = fields.get("COMMAND")
     return Interpretation(
         "sudo_command",

@@ -14,18 +14,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def login(i: int, second: int, actor: str = "alice", outcome: str = "failure", **extra: Any) -> AuditEvent:
-    return AuditEvent.model_validate({
-        "event_id": f"{actor}-{i}",
-        "time": f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}Z",
-        "actor": {"id": actor},
-        "action": "login",
-        "category": "authentication",
-        "outcome": outcome,
-        "source": {"ip": "203.0.113.7"},
-        "origin": {"system": "acme.sso"},
-        "correlation_id": f"req-{i}",
-        **extra,
-    })
+    return AuditEvent.model_validate(
+        {
+            "event_id": f"{actor}-{i}",
+            "time": f"2026-01-01T00:{second // 60:02d}:{second % 60:02d}Z",
+            "actor": {"id": actor},
+            "action": "login",
+            "category": "authentication",
+            "outcome": outcome,
+            "source": {"ip": "203.0.113.7"},
+            "origin": {"system": "acme.sso"},
+            "correlation_id": f"req-{i}",
+            **extra,
+        }
+    )
 
 
 def engine() -> RuleEngine:

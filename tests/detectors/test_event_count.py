@@ -7,14 +7,29 @@ from typing import Any
 from detectors.rules.event_count import MAX_ENTRIES, update
 
 
-def feed(times: list[float], *, span: float = 60, threshold: int = 5, lateness: float = 0,
-         state: dict[str, Any] | None = None, ids: list[str] | None = None) -> tuple[dict[str, Any] | None, list[Any], int]:
+def feed(
+    times: list[float],
+    *,
+    span: float = 60,
+    threshold: int = 5,
+    lateness: float = 0,
+    state: dict[str, Any] | None = None,
+    ids: list[str] | None = None,
+) -> tuple[dict[str, Any] | None, list[Any], int]:
     crossings = []
     late = 0
     for index, t in enumerate(times):
         event_id = ids[index] if ids else f"e{index}-{t}"
-        result = update(state, time=t, event_id=event_id, correlation_id=None, evidence={"event_id": event_id},
-                        timespan=span, threshold=threshold, allowed_lateness=lateness)
+        result = update(
+            state,
+            time=t,
+            event_id=event_id,
+            correlation_id=None,
+            evidence={"event_id": event_id},
+            timespan=span,
+            threshold=threshold,
+            allowed_lateness=lateness,
+        )
         state = result.state
         late += result.late
         if result.crossing:
@@ -66,7 +81,9 @@ def test_a_redelivered_event_counts_once() -> None:
 
 
 def test_state_stays_bounded_under_a_flood() -> None:
-    state, _, _ = feed([float(i) / 1000 for i in range(MAX_ENTRIES + 500)], threshold=MAX_ENTRIES * 2, span=10**6)
+    state, _, _ = feed(
+        [float(i) / 1000 for i in range(MAX_ENTRIES + 500)], threshold=MAX_ENTRIES * 2, span=10**6
+    )
     assert state is not None
     assert len(state["t"]) == MAX_ENTRIES
     assert len(state["ev"]) <= 10

@@ -68,7 +68,9 @@ def test_conditions_with_not_and_or_parentheses_and_of() -> None:
     }
     assert matches(detection)
     assert matches({"sel_a": {"action": "x"}, "sel_b": {"outcome": "failure"}, "condition": "1 of sel_*"})
-    assert not matches({"sel_a": {"action": "x"}, "sel_b": {"outcome": "failure"}, "condition": "all of them"})
+    assert not matches(
+        {"sel_a": {"action": "x"}, "sel_b": {"outcome": "failure"}, "condition": "all of them"}
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Benchmarks. Each reports its figures as ratios to a baseline measured in the same run."""

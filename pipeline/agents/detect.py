@@ -1,0 +1,45 @@
+"""The detect agent: canonical events through the rule engine to alerts.
+
+The engine's window state is the Faust table passed in: every change is
+written to its changelog, so a restarted worker continues counting.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import faust
+from pydantic import ValidationError
+
+from detectors.events import AuditEvent
+from pipeline import metrics
+from pipeline.deadletter import DeadLetter
+from pipeline.stages import Stages
+
+__all__ = ["register_detect"]
+
+
+def register_detect(
+    app: faust.App, stages: Stages, *, source: Any, alerts: Any, dlq: Any, state: Any
+) -> None:
+    @app.agent(source, name="detect")
+    async def detect(stream: Any) -> None:
+        async for record in stream.events():
+            message = record.message
+            try:
+                event = AuditEvent.model_validate_json(record.value or b"")
+            except ValidationError as exc:
+                # Only another producer writing to audit.events can cause this.
+                letter = DeadLetter.of(
+                    record.value,
+                    f"not a canonical event on the events topic: {exc.errors(include_url=False)[0]['msg']}",
+                    source_topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                )
+                await dlq.send(key=message.key, value=letter.to_json_bytes())
+                continue
+            for alert in stages.detect(event, state):
+                await alerts.send(key=alert.id.encode(), value=alert.to_json_bytes())
+            metrics.LAST_EVENT_TIME.labels(partition=str(message.partition)).set(time.time())

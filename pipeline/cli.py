@@ -1,0 +1,213 @@
+"""The ``auditwatch`` command.
+
+Every command turns the project's own errors into one clear message and a
+non-zero exit; a traceback means a bug in auditwatch, not in the input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+from alerts.errors import AlertError
+from detectors.errors import RuleLoadError
+from detectors.events import AuditEvent
+from detectors.rules import load_ruleset
+from detectors.rules.ruleset import rule_files
+from pipeline.config import AuditwatchConfig, load_config
+from pipeline.errors import PipelineError
+from pipeline.notify import build_dispatcher
+from pipeline.readers import read_records
+from pipeline.replay import ReplayOutputs, ReplayStats, parked_writer, replay
+from pipeline.stages import build_stages
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="auditwatch: streaming detection and alerting for audit events.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+rules_app = typer.Typer(help="Work with detection rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+_err = Console(stderr=True)
+_out = Console()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $AUDITWATCH_CONFIG or config/auditwatch.yaml).",
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _config(path: Path | None) -> AuditwatchConfig:
+    try:
+        return load_config(path)
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    loglevel: Annotated[str, typer.Option(help="crit, error, warn, info or debug")] = "info",
+) -> None:
+    """Run a stream worker: ingest, detect and notify over Kafka."""
+    from pipeline.worker import run_worker  # imports faust; keep other commands light
+
+    settings = _config(config)
+    try:
+        run_worker(settings, loglevel)
+    except (PipelineError, RuleLoadError, AlertError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command(name="replay")
+def replay_command(
+    files: Annotated[list[str], typer.Argument(help="JSON-lines or log files ('-' for stdin).")],
+    config: ConfigOption = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Rules directory to use instead of the configured one."),
+    ] = None,
+    alerts_out: Annotated[
+        Path | None, typer.Option("--alerts-out", help="Write alerts here as JSON lines.")
+    ] = None,
+    dead_letter: Annotated[
+        Path | None,
+        typer.Option("--dead-letter", help="Write rejected records here as JSON lines."),
+    ] = None,
+    parked: Annotated[
+        Path | None, typer.Option("--parked", help="Write undeliverable notifications here.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    send: Annotated[bool, typer.Option(help="Send alerts to the configured sinks.")] = True,
+) -> None:
+    """Run the worker's ingest, rules and sinks over files, in-process, with no Kafka."""
+    settings = _config(config)
+    try:
+        stages = build_stages(settings, rules_dir=rules)
+    except RuleLoadError as exc:
+        raise _fail(str(exc)) from None
+    stats = ReplayStats()
+    with ExitStack() as stack:
+        outputs = ReplayOutputs(
+            alerts=_open(stack, alerts_out),
+            dead_letters=_open(stack, dead_letter),
+            parked=_open(stack, parked),
+            console=_err,
+            progress=progress and sys.stderr.isatty(),
+        )
+        try:
+            asyncio.run(_replay(files, settings, stages, outputs, stats, send))
+        except (PipelineError, AlertError) as exc:
+            raise _fail(str(exc)) from None
+    _err.print(
+        f"replayed {stats.records} records: {stats.events} events, {stats.dead_letters} rejected, "
+        f"{stats.alerts} alerts, {stats.parked} notifications parked",
+        highlight=False,
+    )
+    for rule, count in sorted(stats.alerts_by_rule.items()):
+        _err.print(f"  {rule}: {count} alert{'s' if count != 1 else ''}", highlight=False)
+
+
+async def _replay(
+    files: list[str],
+    settings: AuditwatchConfig,
+    stages: object,
+    outputs: ReplayOutputs,
+    stats: ReplayStats,
+    send: bool,
+) -> None:
+    from pipeline.stages import Stages
+
+    assert isinstance(stages, Stages)
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        dispatch = None
+        if send:
+            dispatcher = build_dispatcher(
+                settings.alerts, client, parked_writer(outputs, stats), console=_out
+            )
+            dispatch = dispatcher.dispatch
+        await replay(files, stages, dispatch, outputs, stats=stats)
+
+
+def _open(stack: ExitStack, path: Path | None) -> IO[str] | None:
+    if path is None:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return stack.enter_context(path.open("w", encoding="utf-8"))
+    except OSError as exc:
+        raise _fail(f"{path}: cannot write: {exc}") from None
+
+
+@app.command()
+def produce(
+    files: Annotated[list[str], typer.Argument(help="Files of records, one per line ('-' for stdin).")],
+    config: ConfigOption = None,
+    topic: Annotated[str | None, typer.Option(help="Topic (default: the configured raw topic).")] = None,
+) -> None:
+    """Publish records to Kafka's raw topic exactly as they are in the files."""
+    from pipeline.produce import produce_records
+
+    settings = _config(config)
+    target = topic or settings.topics.name("raw")
+    try:
+        records = [record.payload for name in files for record in read_records(name)]
+        sent = asyncio.run(produce_records(settings.kafka.bootstrap, target, records))
+    except PipelineError as exc:
+        raise _fail(str(exc)) from None
+    _err.print(f"published {sent} records to {target} at {settings.kafka.bootstrap}", highlight=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the canonical audit event's JSON Schema."""
+    _out.print_json(json.dumps(AuditEvent.model_json_schema()))
+
+
+@rules_app.command("lint")
+def rules_lint(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Rule files or directories (default: the configured rules)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check rules; print every problem with its file and line."""
+    targets = paths or [_config(config).rules.dir]
+    try:
+        ruleset = load_ruleset(targets)
+    except RuleLoadError as exc:
+        for problem in exc.problems:
+            _err.print(str(problem), highlight=False, markup=False)
+        raise _fail(f"{len(exc.problems)} problem(s) found", code=1) from None
+    files = len(rule_files(targets))
+    _err.print(
+        f"ok: {len(ruleset.detections)} detection rules and {len(ruleset.correlations)} correlations "
+        f"in {files} file{'s' if files != 1 else ''}",
+        highlight=False,
+    )
+
+
+def main() -> None:
+    app()

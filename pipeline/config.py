@@ -1,0 +1,164 @@
+"""The worker's configuration: a YAML file, then a few environment overrides.
+
+The YAML file says how auditwatch behaves (topics, ingest, rules, sinks). The
+environment says where it runs and holds every secret: sinks name the
+variables that hold their URLs and keys, never the values. Every mistake in the
+file is reported with its line and what to change, and unknown keys are errors.
+
+Environment variables (all optional):
+
+| variable                      | overrides            |
+|-------------------------------|----------------------|
+| ``AUDITWATCH_CONFIG``         | the config file path |
+| ``AUDITWATCH_KAFKA_BOOTSTRAP``| ``kafka.bootstrap``  |
+| ``AUDITWATCH_APP_ID``         | ``kafka.app_id``     |
+| ``AUDITWATCH_PARTITIONS``     | ``kafka.partitions`` |
+| ``AUDITWATCH_TOPIC_PREFIX``   | ``topics.prefix``    |
+| ``AUDITWATCH_RULES_DIR``      | ``rules.dir``        |
+| ``AUDITWATCH_METRICS_PORT``   | ``metrics.port``     |
+| ``AUDITWATCH_STATE_DIR``      | ``kafka.state_dir``  |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from alerts.config import AlertsConfig
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from detectors.yamlsource import SourceProblem, load_yaml_documents, problems_from_validation
+from pipeline.errors import ConfigError
+
+__all__ = ["AuditwatchConfig", "default_config_path", "load_config"]
+
+DEFAULT_CONFIG = Path("config/auditwatch.yaml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KafkaConfig(_Section):
+    bootstrap: str = "127.0.0.1:9092"
+    app_id: str = Field(default="auditwatch", pattern=r"^[A-Za-z0-9._-]+$")
+    partitions: int = Field(default=4, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1)
+    state_dir: Path = Path("var/state")
+
+
+class TopicsConfig(_Section):
+    prefix: str = ""
+    raw: str = "audit.raw"
+    events: str = "audit.events"
+    dlq: str = "audit.dlq"
+    alerts: str = "audit.alerts"
+    alerts_dlq: str = "audit.alerts.dlq"
+
+    def name(self, topic: Literal["raw", "events", "dlq", "alerts", "alerts_dlq"]) -> str:
+        return f"{self.prefix}{getattr(self, topic)}"
+
+
+class IngestConfig(_Section):
+    format: str = "auto"
+    default_timezone: str | None = Field(
+        default=None, description="zone of sources whose timestamps have none; unset rejects them"
+    )
+    default_year: int | None = None
+    max_record_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+
+class RulesConfig(_Section):
+    dir: Path = Path("rules")
+
+
+class MetricsConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="0 disables the metrics endpoint")
+
+
+class AuditwatchConfig(_Section):
+    kafka: KafkaConfig = Field(default_factory=KafkaConfig)
+    topics: TopicsConfig = Field(default_factory=TopicsConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+
+
+class _EnvOverrides(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUDITWATCH_", extra="ignore")
+
+    kafka_bootstrap: str | None = None
+    app_id: str | None = None
+    partitions: int | None = None
+    topic_prefix: str | None = None
+    rules_dir: Path | None = None
+    metrics_port: int | None = None
+    state_dir: Path | None = None
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    env = os.environ if environ is None else environ
+    if env.get("AUDITWATCH_CONFIG"):
+        return Path(env["AUDITWATCH_CONFIG"])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def load_config(path: Path | None = None) -> AuditwatchConfig:
+    """The config from ``path`` (or the default), with environment overrides applied.
+
+    Raises ``ConfigError`` naming the file, line and key for every problem.
+    """
+    path = path if path is not None else default_config_path()
+    if path is None:
+        config = AuditwatchConfig()
+        base = Path.cwd()
+    else:
+        config = _load_file(path)
+        base = path.resolve().parent
+    config = _apply_env(config)
+    if not config.rules.dir.is_absolute():
+        config.rules.dir = base / config.rules.dir
+    return config
+
+
+def _load_file(path: Path) -> AuditwatchConfig:
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found (set AUDITWATCH_CONFIG or pass --config)")
+    loaded = load_yaml_documents(path)
+    if isinstance(loaded, SourceProblem):
+        raise ConfigError(str(loaded))
+    if len(loaded) != 1 or not isinstance(loaded[0].data, dict):
+        raise ConfigError(f"{path}: the config must be a single YAML map")
+    document = loaded[0]
+    try:
+        return AuditwatchConfig.model_validate(document.data)
+    except ValidationError as exc:
+        problems = problems_from_validation(document, exc)
+        raise ConfigError("invalid config:\n" + "\n".join(f"  {p}" for p in problems)) from None
+
+
+def _apply_env(config: AuditwatchConfig) -> AuditwatchConfig:
+    try:
+        env = _EnvOverrides()
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        name = "AUDITWATCH_" + str(first["loc"][0]).upper()
+        raise ConfigError(f"environment variable {name}: {first['msg']}") from None
+    updates = {
+        ("kafka", "bootstrap"): env.kafka_bootstrap,
+        ("kafka", "app_id"): env.app_id,
+        ("kafka", "partitions"): env.partitions,
+        ("kafka", "state_dir"): env.state_dir,
+        ("topics", "prefix"): env.topic_prefix,
+        ("rules", "dir"): env.rules_dir,
+        ("metrics", "port"): env.metrics_port,
+    }
+    for (section, key), value in updates.items():
+        if value is not None:
+            setattr(getattr(config, section), key, value)
+    return config

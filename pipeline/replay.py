@@ -1,0 +1,150 @@
+"""``auditwatch replay``: the worker's stages in-process over files, with no Kafka.
+
+This is the embedded default: the same ingest, rules and sinks as the worker,
+with window state in a dict instead of a Faust table. Bad records are reported
+with file and line and written to the dead-letter file, and replay goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import IO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from alerts.delivery import ParkedNotification
+from alerts.model import Alert
+from detectors.engine import StateStore
+from pipeline.deadletter import DeadLetter
+from pipeline.ingest import Accepted
+from pipeline.readers import InputRecord, read_records, total_size
+from pipeline.stages import Stages
+
+__all__ = ["ReplayOutputs", "ReplayStats", "parked_writer", "replay"]
+
+Dispatch = Callable[[Alert], Awaitable[object]]
+
+
+@dataclass
+class ReplayStats:
+    records: int = 0
+    events: int = 0
+    dead_letters: int = 0
+    alerts: int = 0
+    parked: int = 0
+    alerts_by_rule: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ReplayOutputs:
+    """Where replay writes; every stream is optional."""
+
+    alerts: IO[str] | None = None
+    dead_letters: IO[str] | None = None
+    parked: IO[str] | None = None
+    console: Console = field(default_factory=lambda: Console(stderr=True))
+    progress: bool = True
+
+
+async def replay(
+    sources: list[str],
+    stages: Stages,
+    dispatch: Dispatch | None,
+    outputs: ReplayOutputs,
+    state: StateStore | None = None,
+    stats: ReplayStats | None = None,
+) -> ReplayStats:
+    """Run every record of ``sources`` through the stages; raises ``InputError`` on unreadable input."""
+    stats = ReplayStats() if stats is None else stats
+    window_state: StateStore = {} if state is None else state
+    with _progress(outputs, total_size(sources)) as (progress, task):
+        for source in sources:
+            for record in read_records(source):
+                await _one_record(record, stages, dispatch, outputs, window_state, stats)
+                if progress is not None:
+                    progress.advance(task, record.size)
+    return stats
+
+
+async def _one_record(
+    record: InputRecord,
+    stages: Stages,
+    dispatch: Dispatch | None,
+    outputs: ReplayOutputs,
+    state: StateStore,
+    stats: ReplayStats,
+) -> None:
+    stats.records += 1
+    outcome = stages.ingest(record.payload, source_name=record.file)
+    if not isinstance(outcome, Accepted):
+        stats.dead_letters += 1
+        outputs.console.print(
+            f"[yellow]{record.file}:{record.line}: rejected: {outcome.reason}[/]",
+            highlight=False,
+            markup=True,
+        )
+        if outputs.dead_letters is not None:
+            letter = DeadLetter.of(
+                record.payload, outcome.reason, outcome.field, file=record.file, line=record.line
+            )
+            outputs.dead_letters.write(letter.model_dump_json() + "\n")
+        return
+    for event in outcome.events:
+        stats.events += 1
+        for alert in stages.detect(event, state):
+            stats.alerts += 1
+            stats.alerts_by_rule[alert.rule_id] = stats.alerts_by_rule.get(alert.rule_id, 0) + 1
+            if outputs.alerts is not None:
+                outputs.alerts.write(alert.to_json_bytes().decode() + "\n")
+                outputs.alerts.flush()
+            if dispatch is not None:
+                await dispatch(alert)
+
+
+def parked_writer(
+    outputs: ReplayOutputs, stats: ReplayStats
+) -> Callable[[ParkedNotification], Awaitable[None]]:
+    """Where replay parks undeliverable notifications: the parked file, else stderr."""
+
+    async def park(notification: ParkedNotification) -> None:
+        stats.parked += 1
+        line = notification.to_json_bytes().decode()
+        if outputs.parked is not None:
+            outputs.parked.write(line + "\n")
+            outputs.parked.flush()
+        else:
+            outputs.console.print(
+                f"[red]notification parked (no --parked file given): {json.dumps(json.loads(line))}[/]",
+                highlight=False,
+            )
+
+    return park
+
+
+class _progress:
+    """A rich progress bar on stderr, or nothing when disabled."""
+
+    def __init__(self, outputs: ReplayOutputs, total: int | None) -> None:
+        self._enabled = outputs.progress
+        self._bar = Progress(
+            TextColumn("replay"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=outputs.console,
+            transient=True,
+        )
+        self._total = total
+
+    def __enter__(self) -> tuple[Progress | None, TaskID]:
+        if not self._enabled:
+            return None, TaskID(0)
+        self._bar.start()
+        return self._bar, self._bar.add_task("replay", total=self._total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._enabled:
+            self._bar.stop()
