@@ -141,7 +141,8 @@ def worker_rate(bootstrap: str, prefix: str, expected: int, workdir: Path) -> fl
             if values.get("auditwatch_events_evaluated_total", 0) >= expected and first_seen is not None:
                 return expected / (now - first_seen)
             if process.poll() is not None:
-                raise RuntimeError(f"worker exited: see {workdir / 'worker.log'}")
+                tail = (workdir / "worker.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"worker exited:\n{tail}")
             time.sleep(0.05)
         raise RuntimeError("worker did not finish within 600 s")
     finally:

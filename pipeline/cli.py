@@ -40,7 +40,7 @@ app = typer.Typer(
 rules_app = typer.Typer(help="Work with detection rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # one message, one line: grep- and editor-friendly
 _out = Console()
 
 ConfigOption = Annotated[

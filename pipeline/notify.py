@@ -48,7 +48,7 @@ def build_dispatcher(
     env = os.environ if environ is None else environ
     off = unconfigured_sinks(config, env)
     for sink in off:
-        (warn or Console(stderr=True)).print(
+        (warn or Console(stderr=True, soft_wrap=True)).print(
             f"[yellow]sink {sink.name!r} ({sink.type}) is off: set {' and '.join(_env_names(sink))} "
             "to enable it[/]",
             highlight=False,

@@ -45,7 +45,7 @@ class ReplayOutputs:
     alerts: IO[str] | None = None
     dead_letters: IO[str] | None = None
     parked: IO[str] | None = None
-    console: Console = field(default_factory=lambda: Console(stderr=True))
+    console: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
     progress: bool = True
 
 

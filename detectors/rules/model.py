@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from detectors.events import Severity
 from detectors.rules.timespan import parse_timespan
@@ -107,11 +107,12 @@ class DetectionDocument(_Common):
     logsource: Logsource
     detection: dict[str, Any]
 
-    @model_validator(mode="after")
-    def _has_condition(self) -> DetectionDocument:
-        if "condition" not in self.detection:
+    @field_validator("detection")
+    @classmethod
+    def _has_condition(cls, detection: dict[str, Any]) -> dict[str, Any]:
+        if "condition" not in detection:
             raise ValueError("detection needs a 'condition', e.g. 'condition: selection'")
-        return self
+        return detection
 
 
 class Correlation(_Doc):

@@ -106,7 +106,7 @@ def load_ruleset(paths: Iterable[Path]) -> RuleSet:
             _parse_document(document, detections, correlations, problems)
     compiled = _compile(detections, correlations, problems)
     if problems:
-        raise RuleLoadError(problems)
+        raise RuleLoadError(sorted(problems, key=lambda p: (p.file, p.line)))
     return compiled
 
 
