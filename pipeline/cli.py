@@ -15,6 +15,7 @@ from typing import IO, Annotated
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from alerts.errors import AlertError
@@ -22,7 +23,8 @@ from detectors.errors import RuleLoadError
 from detectors.events import AuditEvent
 from detectors.rules import load_ruleset
 from detectors.rules.ruleset import rule_files
-from pipeline.config import AuditwatchConfig, load_config
+from pipeline.cli_routes import routes_app
+from pipeline.config import AuditwatchConfig, IngestConfig, load_config
 from pipeline.errors import PipelineError
 from pipeline.notify import build_dispatcher
 from pipeline.readers import read_records
@@ -39,6 +41,7 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Work with detection rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(routes_app, name="routes")
 
 _err = Console(stderr=True, soft_wrap=True)  # one message, one line: grep- and editor-friendly
 _out = Console()
@@ -100,9 +103,14 @@ def replay_command(
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
     send: Annotated[bool, typer.Option(help="Send alerts to the configured sinks.")] = True,
+    input_format: Annotated[
+        str | None, typer.Option("--format", help="Input format: auto (default) or a format name.")
+    ] = None,
 ) -> None:
     """Run the worker's ingest, rules and sinks over files, in-process, with no Kafka."""
     settings = _config(config)
+    if input_format is not None:
+        settings.ingest = _pin_format(settings, input_format)
     try:
         stages = build_stages(settings, rules_dir=rules)
     except RuleLoadError as exc:
@@ -127,6 +135,15 @@ def replay_command(
     )
     for rule, count in sorted(stats.alerts_by_rule.items()):
         _err.print(f"  {rule}: {count} alert{'s' if count != 1 else ''}", highlight=False)
+
+
+def _pin_format(settings: AuditwatchConfig, name: str) -> IngestConfig:
+    try:
+        return IngestConfig.model_validate({**settings.ingest.model_dump(), "format": name})
+    except ValidationError as exc:
+        raise _fail(
+            f"--format: {exc.errors(include_url=False)[0]['msg'].removeprefix('Value error, ')}"
+        ) from None
 
 
 async def _replay(

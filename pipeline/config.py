@@ -24,16 +24,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from alerts.config import AlertsConfig
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alerts.config import AlertsConfig
 from detectors.yamlsource import SourceProblem, load_yaml_documents, problems_from_validation
 from pipeline.errors import ConfigError
+from pipeline.formats import default_registry
 
-__all__ = ["AuditwatchConfig", "default_config_path", "load_config"]
+__all__ = ["AuditwatchConfig", "IngestConfig", "default_config_path", "load_config"]
 
 DEFAULT_CONFIG = Path("config/auditwatch.yaml")
 
@@ -62,13 +63,36 @@ class TopicsConfig(_Section):
         return f"{self.prefix}{getattr(self, topic)}"
 
 
+def _pinned_format(name: str) -> str:
+    return _check_format(name, allow_auto=False)
+
+
+PinnedFormat = Annotated[str, AfterValidator(_pinned_format)]
+
+
 class IngestConfig(_Section):
-    format: str = "auto"
+    format: str = Field(default="auto", description="auto, or one format for every source")
+    formats: dict[str, PinnedFormat] = Field(
+        default_factory=dict, description="glob of topic or file name -> format, first match wins"
+    )
     default_timezone: str | None = Field(
         default=None, description="zone of sources whose timestamps have none; unset rejects them"
     )
     default_year: int | None = None
     max_record_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        return _check_format(value, allow_auto=True)
+
+
+def _check_format(name: str, *, allow_auto: bool) -> str:
+    known = default_registry().names
+    if name in known or (allow_auto and name == "auto"):
+        return name
+    choices = ", ".join((["auto"] if allow_auto else []) + known)
+    raise ValueError(f"unknown format {name!r}; use one of: {choices}")
 
 
 class RulesConfig(_Section):

@@ -16,6 +16,7 @@ from detectors.events import AuditEvent
 from detectors.rules import RuleSet, load_ruleset
 from pipeline import metrics
 from pipeline.config import AuditwatchConfig
+from pipeline.format_pinning import FormatSelector
 from pipeline.formats import FormatContext, FormatRegistry, default_registry
 from pipeline.ingest import Accepted, Rejection, accept_record
 
@@ -28,13 +29,13 @@ class Stages:
 
     engine: RuleEngine
     registry: FormatRegistry = field(default_factory=default_registry)
-    context: FormatContext = field(default_factory=FormatContext)
+    formats: FormatSelector = field(default_factory=lambda: FormatSelector(FormatContext()))
     max_record_bytes: int = 1024 * 1024
     redactor: Redactor = field(default_factory=Redactor)
 
     def ingest(self, payload: bytes | None, source_name: str | None = None) -> Accepted | Rejection:
         metrics.RECORDS_IN.inc()
-        context = self.context
+        context = self.formats.context_for(source_name)
         outcome = accept_record(payload, self.registry, context, self.max_record_bytes)
         if isinstance(outcome, Accepted):
             metrics.EVENTS_ACCEPTED.inc(len(outcome.events))
@@ -67,7 +68,7 @@ def build_stages(
     return Stages(
         engine=RuleEngine(ruleset),
         registry=default_registry(),
-        context=context,
+        formats=FormatSelector(context, dict(ingest.formats)),
         max_record_bytes=ingest.max_record_bytes,
         redactor=config.alerts.redactor(),
     )
