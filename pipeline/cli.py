@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Annotated
@@ -27,7 +28,8 @@ from pipeline.cli_routes import routes_app
 from pipeline.config import AuditwatchConfig, IngestConfig, load_config
 from pipeline.errors import PipelineError
 from pipeline.notify import build_dispatcher
-from pipeline.readers import read_records
+from pipeline.progress import progress_bar
+from pipeline.readers import read_records, total_size
 from pipeline.replay import ReplayOutputs, ReplayStats, parked_writer, replay
 from pipeline.stages import build_stages
 
@@ -188,11 +190,18 @@ def produce(
 
     settings = _config(config)
     target = topic or settings.topics.name("raw")
-    try:
-        records = [record.payload for name in files for record in read_records(name)]
-        sent = asyncio.run(produce_records(settings.kafka.bootstrap, target, records))
-    except PipelineError as exc:
-        raise _fail(str(exc)) from None
+    with progress_bar(_err, total_size(files), enabled=sys.stderr.isatty(), label="produce") as advance:
+
+        def records() -> Iterator[bytes]:
+            for name in files:
+                for record in read_records(name):
+                    advance(record.size)
+                    yield record.payload
+
+        try:
+            sent = asyncio.run(produce_records(settings.kafka.bootstrap, target, records()))
+        except PipelineError as exc:
+            raise _fail(str(exc)) from None
     _err.print(f"published {sent} records to {target} at {settings.kafka.bootstrap}", highlight=False)
 
 

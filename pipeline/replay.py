@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from alerts.delivery import ParkedNotification
 from alerts.model import Alert
 from detectors.engine import StateStore
 from pipeline.deadletter import DeadLetter
 from pipeline.ingest import Accepted
+from pipeline.progress import progress_bar
 from pipeline.readers import InputRecord, read_records, total_size
 from pipeline.stages import Stages
 
@@ -60,12 +60,13 @@ async def replay(
     """Run every record of ``sources`` through the stages; raises ``InputError`` on unreadable input."""
     stats = ReplayStats() if stats is None else stats
     window_state: StateStore = {} if state is None else state
-    with _progress(outputs, total_size(sources)) as (progress, task):
+    with progress_bar(
+        outputs.console, total_size(sources), enabled=outputs.progress, label="replay"
+    ) as advance:
         for source in sources:
             for record in read_records(source):
                 await _one_record(record, stages, dispatch, outputs, window_state, stats)
-                if progress is not None:
-                    progress.advance(task, record.size)
+                advance(record.size)
     return stats
 
 
@@ -122,29 +123,3 @@ def parked_writer(
             )
 
     return park
-
-
-class _progress:
-    """A rich progress bar on stderr, or nothing when disabled."""
-
-    def __init__(self, outputs: ReplayOutputs, total: int | None) -> None:
-        self._enabled = outputs.progress
-        self._bar = Progress(
-            TextColumn("replay"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeRemainingColumn(),
-            console=outputs.console,
-            transient=True,
-        )
-        self._total = total
-
-    def __enter__(self) -> tuple[Progress | None, TaskID]:
-        if not self._enabled:
-            return None, TaskID(0)
-        self._bar.start()
-        return self._bar, self._bar.add_task("replay", total=self._total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._enabled:
-            self._bar.stop()
