@@ -1,0 +1,1 @@
+"""Receivers' integrations: where notifications go (Slack, webhook, PagerDuty, console, file)."""
