@@ -45,6 +45,12 @@ class Finding(BaseModel):
     evidence: tuple[dict[str, Any], ...] = ()
     tags: tuple[str, ...] = ()
     labels: dict[str, str] = Field(default_factory=dict)
+    summary: str | None = Field(
+        default=None, description="the rule's own summary (its output template), when it has one"
+    )
+    detail: str | None = Field(
+        default=None, description="what the correlation saw, e.g. 'first source.ip = 198.51.100.7'"
+    )
 
     @property
     def entity(self) -> str:

@@ -14,6 +14,14 @@ and its changelog can restore it after a restart. It never holds whole events:
 
 Event time drives the window. An event older than ``wm - allowed_lateness`` is
 too late: it is not counted, and ``update`` says so.
+
+With ``reset=False`` (``after_fire: keep``) the events that made an alert stay
+in the window, and every later event that finds the window still full fires
+again (combine with suppression to rate-limit). With ``tumbling=True`` the
+events of a crossing must fall in one epoch-aligned bucket of ``timespan``.
+
+Memory per group: at most ``MAX_ENTRIES`` (time, id, correlation id) triples
+and ``MAX_EVIDENCE_SAMPLES`` samples.
 """
 
 from __future__ import annotations
@@ -61,6 +69,8 @@ def update(
     timespan: float,
     threshold: int,
     allowed_lateness: float,
+    reset: bool = True,
+    tumbling: bool = False,
 ) -> Update:
     """Count one event into a group's state; report a crossing if this event completes one."""
     current = new_state() if state is None else state
@@ -87,7 +97,7 @@ def update(
     del times[:keep_from], ids[:keep_from], corr[:keep_from]
     position -= keep_from
 
-    crossing = _crossing_with(times, position, timespan, threshold)
+    crossing = _crossing_with(times, position, timespan, threshold, tumbling)
     if crossing is None:
         next_state = {
             "t": times,
@@ -101,14 +111,21 @@ def update(
 
     first, last = crossing
     start, end = times[first], times[last]
+    if tumbling:
+        start = (start // timespan) * timespan
     found = Crossing(
         start=start,
         end=end,
         count=last - first + 1,
         event_ids=ids[first : last + 1],
         correlation_ids=sorted({c for c in corr[first : last + 1] if c}),
-        evidence=[_without_time(s) for s in sorted(samples, key=_sample_time) if start <= s["_t"] <= end],
+        evidence=[
+            _without_time(s) for s in sorted(samples, key=_sample_time) if times[first] <= s["_t"] <= end
+        ],
     )
+    if not reset:
+        kept = {"t": times, "ids": ids, "corr": corr, "ev": samples, "wm": watermark, "done": done}
+        return Update(kept, found)
     # Reset: events up to the window's end have been reported.
     cut = last + 1
     next_state = {
@@ -123,14 +140,17 @@ def update(
 
 
 def _crossing_with(
-    times: list[float], position: int, timespan: float, threshold: int
+    times: list[float], position: int, timespan: float, threshold: int, tumbling: bool = False
 ) -> tuple[int, int] | None:
     """The earliest window of ``threshold`` events within ``timespan`` that includes ``position``."""
     for first in range(max(0, position - threshold + 1), position + 1):
         last = first + threshold - 1
         if last >= len(times):
             break
-        if times[last] - times[first] <= timespan:
+        if tumbling:
+            if times[first] // timespan == times[last] // timespan:
+                return first, last
+        elif times[last] - times[first] <= timespan:
             return first, last
     return None
 

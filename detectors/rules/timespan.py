@@ -1,4 +1,7 @@
-"""Sigma timespans: ``30s``, ``5m``, ``1h``, ``1d`` (and ``1w``)."""
+"""Sigma timespans: ``30s``, ``5m``, ``1h``, ``1d``, ``1w``, ``1M`` (month) and ``1y``.
+
+Months and years have the lengths pySigma gives them (30.44 and 365.24 days).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,8 @@ import re
 
 __all__ = ["format_timespan", "parse_timespan"]
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_PATTERN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2629746, "y": 31556952}
+_PATTERN = re.compile(r"^\s*(\d+)\s*([smhdwMy])\s*$")
 
 
 def parse_timespan(text: str | int) -> int:
@@ -18,7 +21,9 @@ def parse_timespan(text: str | int) -> int:
         return text
     match = _PATTERN.match(str(text))
     if not match:
-        raise ValueError(f"timespan {text!r} is not a number followed by s, m, h, d or w (e.g. 60s, 5m)")
+        raise ValueError(
+            f"timespan {text!r} is not a number followed by s, m, h, d, w, M or y (e.g. 60s, 5m, 30d)"
+        )
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError("a timespan must be positive")

@@ -41,9 +41,9 @@ def test_shipped_rules_load() -> None:
     keys = {c.key for c in ruleset.correlations}
     assert "failed_login_burst" in keys
     burst = next(c for c in ruleset.correlations if c.key == "failed_login_burst")
-    assert burst.doc.correlation.timespan == 60
-    assert burst.doc.correlation.threshold == 5
-    assert burst.doc.correlation.group_by == ["actor.id"]
+    assert burst.spec.timespan == 60
+    assert burst.spec.threshold == 5
+    assert burst.spec.group_by == ("actor.id",)
 
 
 def test_every_mistake_is_reported_with_its_line(tmp_path: Path) -> None:

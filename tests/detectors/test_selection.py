@@ -76,11 +76,18 @@ def test_conditions_with_not_and_or_parentheses_and_of() -> None:
 @pytest.mark.parametrize(
     ("detection", "message"),
     [
-        ({"sel": {"action|base99": "x"}, "condition": "sel"}, "modifier(s) base99 not supported"),
+        (
+            {"sel": {"action|base99": "x"}, "condition": "sel"},
+            "'base99' in 'action|base99' is not a Sigma modifier",
+        ),
         ({"sel": {"action": "x"}, "condition": "sel | count() > 5"}, "correlation"),
         ({"sel": {"action": "x"}, "condition": "nothere"}, "not a selection"),
         ({"sel": {"action": "x"}, "condition": "sel and"}, "ends too early"),
-        ({"sel": ["keyword"], "condition": "sel"}, "map of field"),
+        ({"sel": {"a|expand": "%admins%"}, "condition": "sel"}, "placeholder %admins% is not bound"),
+        ({"sel": {"a": "x"}, "timeframe": "5m", "condition": "sel"}, "legacy aggregations"),
+        ({"sel": {"a|re": "(?<=x)y"}, "condition": "sel"}, "not valid for RE2"),
+        ({"sel": {"a|cidr": "10.0.0.300/8"}, "condition": "sel"}, "Invalid CIDR"),
+        ({"sel": {"a|contains": {"b": 1}}, "condition": "sel"}, "a value must be a string"),
     ],
 )
 def test_unsupported_constructs_are_refused_with_a_reason(detection: dict[str, Any], message: str) -> None:
