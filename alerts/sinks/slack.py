@@ -48,6 +48,8 @@ __all__ = [
     "MAX_SECTION_TEXT",
     "MAX_TEXT",
     "SlackSink",
+    "escape_mrkdwn",
+    "fit_mrkdwn",
     "slack_message",
 ]
 
@@ -202,3 +204,9 @@ def _fit(escaped: str, limit: int) -> str:
 def _cut(text: str, limit: int) -> str:
     """Cut plain text to ``limit`` characters."""
     return text if len(text) <= limit else text[: limit - len(_ELLIPSIS)] + _ELLIPSIS
+
+
+escape_mrkdwn = _escape
+"""Escape Slack's mrkdwn control characters (``&``, ``<``, ``>``)."""
+fit_mrkdwn = _fit
+"""Cut escaped text to a limit, never inside an entity."""
