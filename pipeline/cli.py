@@ -22,9 +22,8 @@ from rich.console import Console
 from alerts.errors import AlertError
 from detectors.errors import RuleLoadError
 from detectors.events import AuditEvent
-from detectors.rules import load_ruleset
-from detectors.rules.ruleset import rule_files
 from pipeline.cli_routes import routes_app
+from pipeline.cli_rules import rules_app
 from pipeline.config import AuditwatchConfig, IngestConfig, load_config
 from pipeline.errors import PipelineError
 from pipeline.notify import build_dispatcher
@@ -41,7 +40,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-rules_app = typer.Typer(help="Work with detection rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(routes_app, name="routes")
 
@@ -210,29 +208,6 @@ def schema() -> None:
     """Print the canonical audit event's JSON Schema."""
     _out.print_json(json.dumps(AuditEvent.model_json_schema()))
 
-
-@rules_app.command("lint")
-def rules_lint(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Rule files or directories (default: the configured rules)."),
-    ] = None,
-    config: ConfigOption = None,
-) -> None:
-    """Check rules; print every problem with its file and line."""
-    targets = paths or [_config(config).rules.dir]
-    try:
-        ruleset = load_ruleset(targets)
-    except RuleLoadError as exc:
-        for problem in exc.problems:
-            _err.print(str(problem), highlight=False, markup=False)
-        raise _fail(f"{len(exc.problems)} problem(s) found", code=1) from None
-    files = len(rule_files(targets))
-    _err.print(
-        f"ok: {len(ruleset.detections)} detection rules and {len(ruleset.correlations)} correlations "
-        f"in {files} file{'s' if files != 1 else ''}",
-        highlight=False,
-    )
 
 
 def main() -> None:
