@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.config import AlertsConfig
 from detectors.yamlsource import SourceProblem, load_yaml_documents, problems_from_validation
+from pipeline.archive.config import ArchiveConfig
 from pipeline.errors import ConfigError
 from pipeline.formats import default_registry
 
@@ -111,6 +112,7 @@ class AuditwatchConfig(_Section):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
 
 
 class _EnvOverrides(BaseSettings):

@@ -17,6 +17,7 @@ from rich.console import Console
 from alerts.delivery import ParkedNotification
 from alerts.model import Alert
 from detectors.engine import StateStore
+from pipeline.archive.writer import ArchiveWriter
 from pipeline.deadletter import DeadLetter
 from pipeline.ingest import Accepted
 from pipeline.progress import progress_bar
@@ -47,6 +48,8 @@ class ReplayOutputs:
     parked: IO[str] | None = None
     console: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
     progress: bool = True
+    archive: ArchiveWriter | None = None
+    """Archive every accepted event and every alert (``replay --archive DIR``)."""
 
 
 async def replay(
@@ -95,8 +98,12 @@ async def _one_record(
         return
     for event in outcome.events:
         stats.events += 1
+        if outputs.archive is not None:
+            outputs.archive.append_event(event)
         for alert in stages.detect(event, state):
             stats.alerts += 1
+            if outputs.archive is not None:
+                outputs.archive.append_alert(alert)
             stats.alerts_by_rule[alert.rule_id] = stats.alerts_by_rule.get(alert.rule_id, 0) + 1
             if outputs.alerts is not None:
                 outputs.alerts.write(alert.to_json_bytes().decode() + "\n")

@@ -31,7 +31,7 @@ from pipeline.archive.storage import ArchiveStorage
 
 __all__ = ["Entry", "LogScan", "SegmentScan", "scan_log"]
 
-Keep = Callable[[bytes], bool]
+Keep = Callable[[Record], bool]
 
 
 @dataclass(slots=True)
@@ -85,9 +85,14 @@ class LogScan:
     def size(self) -> int:
         return self.tree.size
 
+    @property
+    def end(self) -> int:
+        """One past the highest record number found (the size the log would have with nothing removed)."""
+        return max((e.seq + 1 for e in self.entries if e.seq is not None), default=0)
+
 
 def scan_log(storage: ArchiveStorage, keep: Keep | None = None) -> LogScan:
-    """Read every segment; ``keep(line)`` says which records to hold on to (their bytes)."""
+    """Read every segment; ``keep(record)`` says which records to hold on to (their bytes)."""
     scan = LogScan()
     names = segment_names(storage)
     for name in names:
@@ -133,7 +138,7 @@ def _entry(scan: LogScan, stored: StoredLine, keep: Keep | None) -> Entry:
     scan.tree.append(leaf)
     if leaf != stored_hash:
         entry.hash_mismatch = True
-        entry.problem = "hash mismatch: the record's bytes do not hash to its stored leaf hash"
+        entry.problem = "the record's bytes do not hash to its stored leaf hash"
     try:
         record = Record.from_bytes(data)
     except RecordFormatError as exc:
@@ -144,7 +149,7 @@ def _entry(scan: LogScan, stored: StoredLine, keep: Keep | None) -> Entry:
         entry.key = key_digest(record.key)
         if entry.problem is None and record.key != _expected_key(record):
             entry.problem = "malformed record: its key does not match its data"
-    if keep is not None and keep(stored.raw):
+    if keep is not None and keep(record):
         entry.data = data
     return entry
 

@@ -114,7 +114,8 @@ class Report:
             if item.skipped:
                 continue
             status = "valid" if item.valid else "INVALID"
-            out.append(f"{item.kind} {item.name} ({item.summary}): {status}")
+            name = f" {item.name}" if item.name else ""
+            out.append(f"{item.kind}{name} ({item.summary}): {status}")
             out.extend(f"  {problem}" for problem in item.problems)
         out.append("Results:")
         for kind in ("segment", "checkpoint"):
@@ -124,10 +125,9 @@ class Report:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.kinds.items()))
         out.append(f"  records: {self.records} ({kinds}), {self.invalid_records} INVALID")
         if self.latest is not None:
-            out.append(
-                f"  latest checkpoint: {self.latest.number} (size {self.latest.size}, {self.latest.time}); "
-                f"{self.unsigned} record(s) after it not yet signed"
-            )
+            latest = self.latest
+            out.append(f"  latest valid checkpoint: {latest.number} (size {latest.size}, {latest.time})")
+        out.append(f"  not yet signed: {self.unsigned} record(s) after the newest checkpoint")
         if self.trusted is not None:
             out.append(f"  trusted checkpoint: {self.trusted.number} (size {self.trusted.size})")
         problems = len(self.problems)
@@ -152,7 +152,7 @@ def verify_archive(
     """Verify everything in ``storage``; ``start`` skips the checkpoints numbered below it
     and takes checkpoint ``start`` as trusted."""
     scan = scan_log(storage)
-    log = Item("log", "log", f"{scan.size} records")
+    log = Item("log", "", f"{scan.size} records")
     segments = {
         s.name: Item("segment", s.name.rsplit("/", 1)[-1], _span(s.start, s.end)) for s in scan.segments
     }
@@ -167,14 +167,14 @@ def verify_archive(
     if start is not None and trusted is None:
         trusted = next((c for c in checkpoints if c.number == start), None)
     trust_items = [] if trusted is None else [_check_trusted(trusted, latest, checkpoints, scan, keyring)]
-    if checkpoints and max(c.size for c in checkpoints) > scan.size:
-        biggest = max(checkpoints, key=lambda c: c.size)
+    newest = max(checkpoints, key=lambda c: c.number, default=None)
+    if newest is not None and newest.size > scan.end:
         log.problems.append(
             Problem(
                 Reason.TRUNCATED,
                 "the end of the log",
-                f"the log holds {scan.size} records but checkpoint {biggest.number} signs {biggest.size}: "
-                f"records {scan.size}-{biggest.size - 1} are gone",
+                f"the log ends at record {scan.end - 1} but checkpoint {newest.number} signs {newest.size}: "
+                f"{_records(list(range(scan.end, newest.size)))} are gone",
             )
         )
     kinds = Counter(e.kind.value for e in scan.entries if e.kind is not None)
@@ -186,7 +186,7 @@ def verify_archive(
         records=scan.size,
         kinds=kinds,
         invalid_records=invalid,
-        unsigned=scan.size - latest.size if latest is not None and latest.size <= scan.size else scan.size,
+        unsigned=max(0, scan.size - (newest.size if newest is not None else 0)),
         latest=latest,
         trusted=trusted,
     )
@@ -288,7 +288,7 @@ def _check_checkpoints(
     for name in checkpoint_names(storage):
         named = number_of(name)
         assert named is not None
-        item = Item("checkpoint", f"checkpoint {named}", name.rsplit("/", 1)[-1])
+        item = Item("checkpoint", str(named), name.rsplit("/", 1)[-1])
         items.append(item)
         if start is not None and named < start:
             item.skipped = True
@@ -315,11 +315,11 @@ def _check_checkpoints(
                     Reason.MALFORMED, f"checkpoint {named}", f"its file holds checkpoint {checkpoint.number}"
                 )
             )
-    by_file = {int(i.name.split()[-1]): c for c, i in loaded}
+    by_file = {int(i.name): c for c, i in loaded}
     origin = loaded[0][0].origin if loaded else ""
     last_good_size = 0
     for checkpoint, item in loaded:
-        named = int(item.name.split()[-1])
+        named = int(item.name)
         where = f"checkpoint {named}"
         _check_signature(checkpoint, keyring, item, where)
         if checkpoint.origin != origin:
@@ -350,11 +350,14 @@ def _check_checkpoints(
                 )
             )
         if checkpoint.size > scan.size:
-            item.problems.append(
-                Problem(
-                    Reason.TRUNCATED, where, f"signs {checkpoint.size} records; the log holds {scan.size}"
+            if scan.end < checkpoint.size:
+                detail = f"signs {checkpoint.size} records; the log ends at record {scan.end - 1}"
+                item.problems.append(Problem(Reason.TRUNCATED, where, detail))
+            else:
+                detail = (
+                    f"signs {checkpoint.size} records but the log holds {scan.size}: records were removed"
                 )
-            )
+                item.problems.append(Problem(Reason.ROOT_MISMATCH, where, detail))
         elif scan.tree.root(checkpoint.size) != checkpoint.root:
             item.problems.append(
                 Problem(
@@ -387,7 +390,7 @@ def _check_forks(loaded: list[tuple[Checkpoint, Item]]) -> None:
             item.problems.append(
                 Problem(
                     Reason.FORK,
-                    item.name,
+                    f"checkpoint {item.name}",
                     f"checkpoints {seen.number} and {checkpoint.number} both sign size {checkpoint.size} "
                     "with different roots",
                 )
@@ -401,7 +404,7 @@ def _check_trusted(
     scan: LogScan,
     keyring: Keyring,
 ) -> Item:
-    item = Item("trusted", f"trusted checkpoint {trusted.number}", f"size {trusted.size}, {trusted.time}")
+    item = Item("trusted checkpoint", str(trusted.number), f"size {trusted.size}, {trusted.time}")
     where = "the trusted checkpoint"
     _check_signature(trusted, keyring, item, where)
     if latest is None:

@@ -158,7 +158,7 @@ def test_a_truncated_tail_is_found(filled: Archive) -> None:
     report = verify(filled)
     truncated = problems(report, Reason.TRUNCATED)
     assert (
-        "the end of the log: the log holds 31 records but checkpoint 4 signs 34: records 31-33 are gone"
+        "the end of the log: the log ends at record 30 but checkpoint 4 signs 34: records 31-33 are gone"
         in (truncated)
     )
     assert any(t.startswith(last.name) for t in truncated), "the segment is shorter than sealed"
