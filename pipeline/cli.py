@@ -7,7 +7,6 @@ non-zero exit; a traceback means a bug in auditwatch, not in the input.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -21,10 +20,9 @@ from rich.console import Console
 
 from alerts.errors import AlertError
 from detectors.errors import RuleLoadError
-from detectors.events import AuditEvent
-from pipeline.cli_archive import archive_app, open_replay_archive
 from pipeline.cli_routes import routes_app
 from pipeline.cli_rules import rules_app
+from pipeline.cli_schema import schema_app
 from pipeline.config import AuditwatchConfig, IngestConfig, load_config
 from pipeline.errors import PipelineError
 from pipeline.notify import build_dispatcher
@@ -43,7 +41,7 @@ app = typer.Typer(
 )
 app.add_typer(rules_app, name="rules")
 app.add_typer(routes_app, name="routes")
-app.add_typer(archive_app, name="archive")
+app.add_typer(schema_app, name="schema")
 
 _err = Console(stderr=True, soft_wrap=True)  # one message, one line: grep- and editor-friendly
 _out = Console()
@@ -108,9 +106,6 @@ def replay_command(
     input_format: Annotated[
         str | None, typer.Option("--format", help="Input format: auto (default) or a format name.")
     ] = None,
-    archive: Annotated[
-        Path | None, typer.Option("--archive", help="Also archive events and alerts in this directory.")
-    ] = None,
 ) -> None:
     """Run the worker's ingest, rules and sinks over files, in-process, with no Kafka."""
     settings = _config(config)
@@ -128,7 +123,6 @@ def replay_command(
             parked=_open(stack, parked),
             console=_err,
             progress=progress and sys.stderr.isatty(),
-            archive=open_replay_archive(stack, settings, archive) if archive is not None else None,
         )
         try:
             asyncio.run(_replay(files, settings, stages, outputs, stats, send))
@@ -207,12 +201,6 @@ def produce(
         except PipelineError as exc:
             raise _fail(str(exc)) from None
     _err.print(f"published {sent} records to {target} at {settings.kafka.bootstrap}", highlight=False)
-
-
-@app.command()
-def schema() -> None:
-    """Print the canonical audit event's JSON Schema."""
-    _out.print_json(json.dumps(AuditEvent.model_json_schema()))
 
 
 

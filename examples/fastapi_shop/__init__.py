@@ -1,0 +1,1 @@
+"""A small FastAPI service that emits one audit event per request with ``AuditMiddleware``."""

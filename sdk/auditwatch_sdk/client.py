@@ -1,0 +1,435 @@
+"""``AuditClient``: validate audit events in the caller, deliver them from a background thread.
+
+``emit`` builds the canonical event (event id, UTC time, service, tenant,
+trace context), validates it, and queues its JSON. It never waits for the
+network: a sender thread with its own event loop takes batches off the queue
+and hands them to the transport (aiokafka: batched and compressed). When the
+broker cannot take a batch, the events go to the spool, if there is one, or
+back to the queue; they are retried with backoff and the spool is replayed
+once the broker answers again. ``close`` (also run at interpreter exit)
+delivers what is queued, and spools what it could not deliver in time.
+
+The async ``emit`` and the sync ``emit_sync`` share everything but the wait
+under the ``block`` policy: ``emit`` awaits, ``emit_sync`` blocks the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import logging
+import threading
+import time as _time
+import uuid
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from auditwatch_sdk.buffer import Buffer, Overflow
+from auditwatch_sdk.errors import InvalidEvent
+from auditwatch_sdk.redact import redact
+from auditwatch_sdk.schema import Actor, AuditEvent, Resource
+from auditwatch_sdk.spool import Spool
+from auditwatch_sdk.trace import current_trace_context
+from auditwatch_sdk.transport import KafkaTransport, Transport
+
+__all__ = ["AuditClient", "ClientStats"]
+
+log = logging.getLogger("auditwatch_sdk")
+
+_CANONICAL = frozenset(
+    {
+        "category",
+        "reason",
+        "severity",
+        "source",
+        "request_id",
+        "correlation_id",
+        "session_id",
+        "trace_id",
+        "span_id",
+        "source_event_id",
+        "tenant_id",
+        "time",
+        "raw",
+    }
+)
+
+
+@dataclass
+class ClientStats:
+    """Counters since the client started. ``dropped`` counts events given up by the
+    overflow policy (or a full spool); nothing else is ever dropped."""
+
+    emitted: int
+    sent: int
+    queued: int
+    dropped: int
+    spooled: int
+    spool_bytes: int
+    failed_batches: int
+    connected: bool
+
+
+class AuditClient:
+    """Emit canonical audit events from a service.
+
+    >>> from auditwatch_sdk.transport import MemoryTransport
+    >>> client = AuditClient(MemoryTransport(), service="billing", tenant_id="acme")
+    >>> event = client.emit_sync("alice", "invoice.refund", {"type": "invoice", "id": "in_42"}, "success")
+    >>> (event.origin.service, event.tenant_id, event.actor.id, event.resource.id)
+    ('billing', 'acme', 'alice', 'in_42')
+    >>> client.close()
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        service: str,
+        tenant_id: str = "default",
+        system: str = "app",
+        queue_size: int = 10_000,
+        overflow: Overflow | str = Overflow.DROP_OLDEST,
+        spool_dir: Path | str | None = None,
+        spool_max_bytes: int = 1 << 30,
+        block_timeout: float = 1.0,
+        batch_size: int = 500,
+        retry_backoff: tuple[float, float] = (0.2, 5.0),
+        close_timeout: float = 10.0,
+    ) -> None:
+        self.transport = transport
+        self.service = service
+        self.tenant_id = tenant_id
+        self.system = system
+        self.batch_size = batch_size
+        self.retry_backoff = retry_backoff
+        self.close_timeout = close_timeout
+        self.spool = Spool(spool_dir, spool_max_bytes) if spool_dir is not None else None
+        self._buffer = Buffer(queue_size, Overflow(overflow), self.spool, block_timeout)
+        self._emitted = 0
+        self._sent = 0
+        self._failed_batches = 0
+        self._connected = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._closing = False
+        self._closed = False
+        self._ready = threading.Event()
+
+    @classmethod
+    def kafka(
+        cls,
+        bootstrap: str,
+        *,
+        service: str,
+        topic: str = "audit.raw",
+        compression: str = "gzip",
+        **options: Any,
+    ) -> AuditClient:
+        """A client that sends to ``topic`` (auditwatch's raw topic) on a Kafka cluster."""
+        return cls(KafkaTransport(bootstrap, topic, compression=compression), service=service, **options)
+
+    # -- building and emitting ------------------------------------------------------
+
+    def build(
+        self,
+        actor: str | Actor | Mapping[str, Any],
+        action: str,
+        resource: str | Resource | Mapping[str, Any] | None = None,
+        outcome: str = "unknown",
+        **fields: Any,
+    ) -> AuditEvent:
+        """The validated event ``emit`` would send. Keyword arguments that name a canonical
+        field (``category``, ``reason``, ``request_id``, ``source``...) set it; any other goes
+        to ``extra``, with secret-looking keys redacted. Raises ``InvalidEvent``."""
+        data: dict[str, Any] = {
+            "event_id": str(uuid.uuid4()),
+            "time": datetime.now(UTC),
+            "tenant_id": self.tenant_id,
+            "actor": {"id": actor} if isinstance(actor, str) else actor,
+            "action": action,
+            "outcome": outcome,
+            "origin": {"system": self.system, "service": self.service},
+        }
+        if resource is not None:
+            data["resource"] = {"id": resource} if isinstance(resource, str) else resource
+        extra = {k: v for k, v in fields.items() if k not in _CANONICAL}
+        data.update((k, v) for k, v in fields.items() if k in _CANONICAL and v is not None)
+        if extra:
+            data["extra"] = redact(extra)
+        if "trace_id" not in data:
+            context = current_trace_context()
+            if context is not None:
+                data["trace_id"], data["span_id"] = context.trace_id, context.span_id
+        try:
+            return AuditEvent.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+            raise InvalidEvent(f"invalid audit event {action!r}: {problems}") from None
+
+    def emit_sync(
+        self,
+        actor: str | Actor | Mapping[str, Any],
+        action: str,
+        resource: str | Resource | Mapping[str, Any] | None = None,
+        outcome: str = "unknown",
+        **fields: Any,
+    ) -> AuditEvent:
+        """Validate and queue one event; returns it. Raises ``InvalidEvent`` only."""
+        event = self.build(actor, action, resource, outcome, **fields)
+        self.enqueue(event)
+        return event
+
+    async def emit(
+        self,
+        actor: str | Actor | Mapping[str, Any],
+        action: str,
+        resource: str | Resource | Mapping[str, Any] | None = None,
+        outcome: str = "unknown",
+        **fields: Any,
+    ) -> AuditEvent:
+        """Validate and queue one event; returns it. Raises ``InvalidEvent`` only. Under the
+        ``block`` policy a full queue is awaited (never blocking the loop)."""
+        event = self.build(actor, action, resource, outcome, **fields)
+        await self.enqueue_async(event)
+        return event
+
+    def enqueue(self, event: AuditEvent) -> None:
+        """Queue an already validated event (the sync path)."""
+        self._emitted += 1
+        if self._closed:
+            self._keep_after_close(_record(event))
+            return
+        self._start()
+        self._buffer.put(_record(event))
+
+    async def enqueue_async(self, event: AuditEvent) -> None:
+        """Queue an already validated event without blocking the running loop."""
+        record = _record(event)
+        self._emitted += 1
+        if self._closed:
+            self._keep_after_close(record)
+            return
+        self._start()
+        if self._buffer.put(record, wait=False):
+            return
+        deadline = _time.monotonic() + self._buffer.block_timeout
+        while _time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+            if self._buffer.put(record, wait=False):
+                return
+        self._buffer.drop()
+
+    def _keep_after_close(self, record: bytes) -> None:
+        """An event emitted after ``close``: spooled for the next run, or counted as dropped."""
+        self._park([record])
+        if self.spool is not None:
+            self.spool.close()
+
+    @property
+    def stats(self) -> ClientStats:
+        return ClientStats(
+            emitted=self._emitted,
+            sent=self._sent,
+            queued=len(self._buffer),
+            dropped=self._buffer.dropped,
+            spooled=self._buffer.spooled,
+            spool_bytes=self.spool.size if self.spool else 0,
+            failed_batches=self._failed_batches,
+            connected=self._connected,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="auditwatch-sdk-sender", daemon=True)
+            self._thread.start()
+            self._ready.wait(5)
+            _open_clients.add(self)
+
+    def start(self) -> None:
+        """Start the sender now (``emit`` starts it on first use)."""
+        self._start()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Deliver what is queued, within ``timeout`` (default ``close_timeout``) seconds.
+
+        What the broker did not take by then is spooled when there is a spool, and
+        otherwise counted as dropped. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        self._closing = True
+        limit = self.close_timeout if timeout is None else timeout
+        self.close_timeout = limit
+        try:
+            loop.call_soon_threadsafe(self._wake_sender)
+        except RuntimeError:  # the sender's loop has already ended
+            return
+        thread.join(limit + 5)
+        _open_clients.discard(self)
+
+    async def aclose(self, timeout: float | None = None) -> None:
+        await asyncio.to_thread(self.close, timeout)
+
+    async def __aenter__(self) -> AuditClient:
+        self._start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> AuditClient:
+        self._start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the sender thread --------------------------------------------------------------
+
+    def _wake_sender(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._sender())
+        except Exception:
+            log.exception("auditwatch SDK sender stopped")
+        finally:
+            loop.close()
+
+    async def _sender(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        wake = self._wake
+
+        def on_first() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has ended: close() is draining
+                loop.call_soon_threadsafe(wake.set)
+
+        self._buffer.on_first = on_first
+        self._ready.set()
+        try:
+            await self.transport.start()
+            self._connected = True
+        except Exception as exc:
+            log.warning("auditwatch SDK: broker not reachable yet, keeping events: %s", exc)
+        backoff = self.retry_backoff[0]
+        deadline: float | None = None
+        while True:
+            if self._closing and deadline is None:
+                deadline = _time.monotonic() + self.close_timeout
+            if deadline is not None and _time.monotonic() >= deadline:
+                break
+            if (
+                not self._closing
+                and self.spool is not None
+                and self.spool.size
+                and (self._connected or not len(self._buffer))
+            ):
+                if not await self._replay_spool():
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, self.retry_backoff[1])
+                continue
+            batch = self._buffer.take(self.batch_size)
+            if not batch:
+                if self._closing:
+                    break
+                wake.clear()
+                batch = self._buffer.take(self.batch_size)
+                if not batch:
+                    await wake.wait()
+                    continue
+            if await self._deliver(batch):
+                backoff = self.retry_backoff[0]
+            else:
+                self._park(batch)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, self.retry_backoff[1])
+        self._park(self._buffer.take(len(self._buffer)))
+        await self.transport.stop()
+        if self.spool is not None:
+            self.spool.close()
+
+    async def _pause(self, seconds: float) -> None:
+        assert self._wake is not None
+        if self._closing:
+            await asyncio.sleep(min(seconds, 0.2))
+            return
+        await asyncio.sleep(seconds)
+
+    async def _deliver(self, batch: list[bytes]) -> bool:
+        try:
+            await self.transport.send(batch)
+        except Exception as exc:
+            if self._connected:
+                log.warning("auditwatch SDK: delivery failed, keeping events: %s", exc)
+            self._connected = False
+            self._failed_batches += 1
+            return False
+        if not self._connected:
+            log.info("auditwatch SDK: delivering again")
+        self._connected = True
+        self._sent += len(batch)
+        return True
+
+    def _park(self, batch: list[bytes]) -> None:
+        """Keep undelivered records: on disk when there is a spool, else back in the queue."""
+        if not batch:
+            return
+        if self.spool is not None:
+            written = self.spool.write(batch)
+            self._buffer.spooled += written
+            self._buffer.dropped += len(batch) - written
+        elif self._closing or self._closed:
+            self._buffer.dropped += len(batch)
+        else:
+            self._buffer.give_back(batch)
+
+    async def _replay_spool(self) -> bool:
+        assert self.spool is not None
+        for path in self.spool.pending():
+            records = self.spool.read(path)
+            for start in range(0, len(records), self.batch_size):
+                if not await self._deliver(records[start : start + self.batch_size]):
+                    return False
+            self.spool.done(path)
+        return True
+
+
+def _record(event: AuditEvent) -> bytes:
+    return event.model_dump_json(exclude_none=True).encode()
+
+
+_open_clients: weakref.WeakSet[AuditClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for client in list(_open_clients):
+        client.close()
