@@ -15,6 +15,7 @@ from typing import Any
 
 import faust
 
+from pipeline.agents.archive import register_archive
 from pipeline.agents.detect import register_detect
 from pipeline.agents.ingest import register_ingest
 from pipeline.agents.notify import register_notify
@@ -65,5 +66,9 @@ def create_app(config: AuditwatchConfig, stages: Stages) -> faust.App:
     )
     register_ingest(app, stages, source=raw, events=events, dlq=dlq)
     register_detect(app, stages, source=events, alerts=alerts, dlq=dlq, state=state)
+    if config.archive.enabled:
+        register_archive(
+            app, config.archive, app_id=kafka.app_id, events=topics.name("events"), alerts=topics.name("alerts")
+        )
     register_notify(app, config.alerts, source=alerts, parked=alerts_dlq)
     return app

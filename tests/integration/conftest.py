@@ -278,10 +278,15 @@ def make_worker(
         )
     )
 
-    def make(**extra_env: str) -> Worker:
+    def make(sections: dict[str, Any] | None = None, **extra_env: str) -> Worker:
+        """A worker; ``sections`` are added to its config file (``{"archive": {...}}``)."""
+        path = config
+        if sections:
+            path = tmp_path / f"auditwatch-{len(workers)}.yaml"
+            path.write_text(json.dumps({**json.loads(config.read_text()), **sections}))
         env = {
             **os.environ,
-            "AUDITWATCH_CONFIG": str(config),
+            "AUDITWATCH_CONFIG": str(path),
             "AUDITWATCH_KAFKA_BOOTSTRAP": kafka_bootstrap,
             "AUDITWATCH_APP_ID": app_id,
             "AUDITWATCH_TOPIC_PREFIX": topics.prefix,
