@@ -58,6 +58,8 @@ class ModelResult:
     findings: list[Finding] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     """Calibrated score per detector that selected the event."""
+    raw: dict[str, float] = field(default_factory=dict)
+    """Uncalibrated score per detector (behaviour: the model's surprise; rate: the calibrated score)."""
 
 
 class ModelSet:
@@ -96,6 +98,7 @@ class ModelSet:
                 continue
             score, finding = runner.run(event, state)
             result.scores[runner.spec.name] = score
+            result.raw[runner.spec.name] = runner.last_raw
             if finding is not None:
                 result.findings.append(finding)
         self._since_checkpoint += 1

@@ -78,6 +78,8 @@ class BehaviourRunner:
         self.stats = FeatureStats()
         self.population = Population()
         self.events = 0
+        self.last_raw = 0.0
+        """The raw (uncalibrated) score of the last event run: for ranking metrics such as PR-AUC."""
 
     def run(self, event: AuditEvent, state: StateStore) -> tuple[float, Finding | None]:
         spec = self.spec
@@ -91,6 +93,7 @@ class BehaviourRunner:
         raw = self.model.score_one(x)
         if self.surprise:
             raw = -math.log(max(1.0 - raw, 1e-6))
+        self.last_raw = raw
         score = self.calibrator.score(raw)
         flagged = score >= spec.threshold
         if not flagged:  # AnomalyFilter: never learn from what is flagged
@@ -173,6 +176,7 @@ class RateRunner:
         self.calibrator = TailCalibrator(min_count=50, floor=0.5)
         """Raw rate scores are in typical residuals: the tail is never thinner than half of one."""
         self.events = 0
+        self.last_raw = 0.0
 
     def _detector(self, data: dict[str, Any] | None) -> RateDetector:
         p = self.spec.model
@@ -230,6 +234,7 @@ class RateRunner:
                 det = self._detector(record["m"])
                 finding = finding or self._alert(record, event, record["c"], det._forecast(), score, "spike")
         self.events += 1
+        self.last_raw = score
         state[key] = record
         return score, finding
 

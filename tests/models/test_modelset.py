@@ -27,7 +27,8 @@ def test_the_shipped_detector_documents_load() -> None:
 def test_a_typo_is_an_error_with_its_line(tmp_path: Path) -> None:
     doc = tmp_path / "d.yml"
     doc.write_text(
-        "detector:\n  type: rate\n  name: r\n  title: R\n  group-by: [actor.id]\n  warm-up: 3\n  treshold: 0.9\n"
+        "detector:\n  type: rate\n  name: r\n  title: R\n  group-by: [actor.id]\n"
+        "  warm-up: 3\n  treshold: 0.9\n"
     )
     with pytest.raises(DetectorConfigError, match=r"d.yml:7: detector.treshold: unknown key"):
         load_detector_specs([doc])
@@ -65,7 +66,8 @@ class JsonTable(dict[str, Any]):
         return json.loads(super().__getitem__(key))
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in self else default
+        raw = super().get(key)
+        return default if raw is None else json.loads(raw)
 
 
 def test_a_restarted_model_set_resumes_warm_with_identical_scores() -> None:
