@@ -73,6 +73,9 @@ class KafkaTransport:
             futures = [await producer.send(self.topic, value) for value in records]
             await asyncio.wait_for(asyncio.gather(*futures), self.timeout + 2)
         except Exception as exc:
+            # A producer left running against a dead broker reconnects in a tight loop;
+            # drop it, and let the client's backoff decide when to try a new one.
+            await self.stop()
             raise TransportError(
                 f"Kafka at {self.bootstrap} did not take {len(records)} events: {exc!r}"
             ) from exc
