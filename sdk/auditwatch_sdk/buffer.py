@@ -50,8 +50,11 @@ class Buffer:
         self.spooled = 0
         self._items: deque[bytes] = deque()
         self._cond = threading.Condition()
-        self.on_first: Callable[[], None] | None = None
-        """Called when an item lands in an empty queue: how the sender is woken."""
+        self.wake_at = 1
+        self.on_wake: Callable[[], None] | None = None
+        """Called when the queue reaches ``wake_at`` items: how the sender is woken early.
+        Below that it drains the queue on its own timer, so the application does not pay
+        a cross-thread wake-up for every event."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,10 +79,10 @@ class Buffer:
                 elif not self._cond.wait_for(lambda: len(self._items) < self.maxsize, self.block_timeout):
                     self.dropped += 1
                     return True
-            was_empty = not self._items
             self._items.append(record)
-        if was_empty and self.on_first is not None:
-            self.on_first()
+            wake = len(self._items) == self.wake_at
+        if wake and self.on_wake is not None:
+            self.on_wake()
         return True
 
     def drop(self) -> None:

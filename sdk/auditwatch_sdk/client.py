@@ -101,6 +101,7 @@ class AuditClient:
         spool_max_bytes: int = 1 << 30,
         block_timeout: float = 1.0,
         batch_size: int = 500,
+        linger: float = 0.05,
         retry_backoff: tuple[float, float] = (0.2, 5.0),
         close_timeout: float = 10.0,
     ) -> None:
@@ -109,6 +110,7 @@ class AuditClient:
         self.tenant_id = tenant_id
         self.system = system
         self.batch_size = batch_size
+        self.linger = linger
         self.retry_backoff = retry_backoff
         self.close_timeout = close_timeout
         self.spool = Spool(spool_dir, spool_max_bytes) if spool_dir is not None else None
@@ -328,11 +330,12 @@ class AuditClient:
         self._wake = asyncio.Event()
         wake = self._wake
 
-        def on_first() -> None:
+        def on_wake() -> None:
             with contextlib.suppress(RuntimeError):  # the loop has ended: close() is draining
                 loop.call_soon_threadsafe(wake.set)
 
-        self._buffer.on_first = on_first
+        self._buffer.wake_at = self.batch_size
+        self._buffer.on_wake = on_wake
         self._ready.set()
         try:
             await self.transport.start()
@@ -361,10 +364,9 @@ class AuditClient:
                 if self._closing:
                     break
                 wake.clear()
-                batch = self._buffer.take(self.batch_size)
-                if not batch:
-                    await wake.wait()
-                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.linger)
+                continue
             if await self._deliver(batch):
                 backoff = self.retry_backoff[0]
             else:
