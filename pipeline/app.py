@@ -67,8 +67,7 @@ def create_app(config: AuditwatchConfig, stages: Stages) -> faust.App:
     register_ingest(app, stages, source=raw, events=events, dlq=dlq)
     register_detect(app, stages, source=events, alerts=alerts, dlq=dlq, state=state)
     if config.archive.enabled:
-        register_archive(
-            app, config.archive, app_id=kafka.app_id, events=topics.name("events"), alerts=topics.name("alerts")
-        )
+        events_name, alerts_name = topics.name("events"), topics.name("alerts")
+        register_archive(app, config.archive, app_id=kafka.app_id, events=events_name, alerts=alerts_name)
     register_notify(app, config.alerts, source=alerts, parked=alerts_dlq)
     return app

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from alerts.errors import AlertError
 from detectors.errors import RuleLoadError
+from pipeline.cli_archive import archive_app, open_replay_archive
 from pipeline.cli_routes import routes_app
 from pipeline.cli_rules import rules_app
 from pipeline.cli_schema import schema_app
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(rules_app, name="rules")
 app.add_typer(routes_app, name="routes")
+app.add_typer(archive_app, name="archive")
 app.add_typer(schema_app, name="schema")
 
 _err = Console(stderr=True, soft_wrap=True)  # one message, one line: grep- and editor-friendly
@@ -106,6 +108,9 @@ def replay_command(
     input_format: Annotated[
         str | None, typer.Option("--format", help="Input format: auto (default) or a format name.")
     ] = None,
+    archive: Annotated[
+        Path | None, typer.Option("--archive", help="Also archive events and alerts in this directory.")
+    ] = None,
 ) -> None:
     """Run the worker's ingest, rules and sinks over files, in-process, with no Kafka."""
     settings = _config(config)
@@ -123,6 +128,7 @@ def replay_command(
             parked=_open(stack, parked),
             console=_err,
             progress=progress and sys.stderr.isatty(),
+            archive=open_replay_archive(stack, settings, archive) if archive is not None else None,
         )
         try:
             asyncio.run(_replay(files, settings, stages, outputs, stats, send))
