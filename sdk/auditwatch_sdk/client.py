@@ -21,45 +21,21 @@ import contextlib
 import logging
 import threading
 import time as _time
-import uuid
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from auditwatch_sdk.buffer import Buffer, Overflow
-from auditwatch_sdk.errors import InvalidEvent
-from auditwatch_sdk.redact import redact
+from auditwatch_sdk.build import build_event
 from auditwatch_sdk.schema import Actor, AuditEvent, Resource
 from auditwatch_sdk.spool import Spool
-from auditwatch_sdk.trace import current_trace_context
 from auditwatch_sdk.transport import KafkaTransport, Transport
 
 __all__ = ["AuditClient", "ClientStats"]
 
 log = logging.getLogger("auditwatch_sdk")
-
-_CANONICAL = frozenset(
-    {
-        "category",
-        "reason",
-        "severity",
-        "source",
-        "request_id",
-        "correlation_id",
-        "session_id",
-        "trace_id",
-        "span_id",
-        "source_event_id",
-        "tenant_id",
-        "time",
-        "raw",
-    }
-)
 
 
 @dataclass
@@ -153,33 +129,14 @@ class AuditClient:
         """The validated event ``emit`` would send. Keyword arguments that name a canonical
         field (``category``, ``reason``, ``request_id``, ``source``...) set it; any other goes
         to ``extra``, with secret-looking keys redacted. Raises ``InvalidEvent``."""
-        data: dict[str, Any] = {
-            "event_id": str(uuid.uuid4()),
-            "time": datetime.now(UTC),
-            "tenant_id": self.tenant_id,
-            "actor": {"id": actor} if isinstance(actor, str) else actor,
-            "action": action,
-            "outcome": outcome,
-            "origin": {"system": self.system, "service": self.service},
-        }
-        if resource is not None:
-            data["resource"] = {"id": resource} if isinstance(resource, str) else resource
-        extra = {k: v for k, v in fields.items() if k not in _CANONICAL}
-        data.update((k, v) for k, v in fields.items() if k in _CANONICAL and v is not None)
-        if extra:
-            data["extra"] = redact(extra)
-        if "trace_id" not in data:
-            context = current_trace_context()
-            if context is not None:
-                data["trace_id"], data["span_id"] = context.trace_id, context.span_id
-        try:
-            return AuditEvent.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
-            raise InvalidEvent(f"invalid audit event {action!r}: {problems}") from None
+        return build_event(
+            actor,
+            action,
+            resource,
+            outcome,
+            origin={"system": self.system, "service": self.service},
+            **{"tenant_id": self.tenant_id, **fields},
+        )
 
     def emit_sync(
         self,

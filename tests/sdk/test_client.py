@@ -61,6 +61,7 @@ def test_an_invalid_event_is_refused_before_it_is_queued() -> None:
     with pytest.raises(InvalidEvent, match="trace_id"):
         c.emit_sync("alice", "login", trace_id="not-hex")
     assert c.stats.emitted == 0
+    assert c.build("alice", "login", tenant_id="other").tenant_id == "other"
     c.close()
 
 
