@@ -76,14 +76,17 @@ def _load(targets: list[Path]) -> RuleSet:
         raise _fail(f"{len(exc.problems)} problem(s) found", code=1) from None
 
 
-_REGISTRY = default_registry()
 _CONTEXT = FormatContext(default_timezone="UTC")
 
 
 def adapt_record(record: Any) -> list[AuditEvent]:
-    """A source record (a JSON value or a log line) as the events ingest would make of it."""
+    """A source record (a JSON value or a log line) as the events ingest would make of it.
+
+    Each record gets fresh adapters: ingest's duplicate suppression (a Kubernetes
+    audit ID, a syslog line seen twice) must not hide a test's repeated record.
+    """
     text = record if isinstance(record, str) else json.dumps(record)
-    outcome = accept_record(text.encode(), _REGISTRY, _CONTEXT)
+    outcome = accept_record(text.encode(), default_registry(), _CONTEXT)
     if not isinstance(outcome, Accepted):
         raise ValueError(f"the record is rejected by ingest: {outcome.reason}")
     return outcome.events

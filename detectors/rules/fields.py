@@ -12,6 +12,10 @@ this order, as ``detectors.events.field_value`` does:
 Step 3 lets unmodified SigmaHQ rules, whose field names follow each vendor's
 documentation loosely, match the records the adapters keep in ``raw``.
 
+4. for a few sources whose records are text, the names SigmaHQ rules give to
+   the parts of that text (``USER``, ``COMMAND`` of a sudo line), as a pySigma
+   processing pipeline would map them.
+
 Two virtual fields describe the event time in UTC: ``time.hour`` (0-23) and
 ``time.weekday`` (0 is Monday).
 
@@ -46,6 +50,16 @@ MISSING: Final = _Missing()
 # How much of a record keyword search reads: enough for any audit record.
 _MAX_TEXT_PARTS = 512
 
+# SigmaHQ field names for the parts of text records, per origin.system.
+_TEXT_FIELDS: dict[str, dict[str, str]] = {
+    "linux.auth": {
+        "USER": "extra.run_as",
+        "COMMAND": "resource.name",
+        "TTY": "extra.tty",
+        "PWD": "extra.pwd",
+    },
+}
+
 
 def resolve(event: AuditEvent, path: str) -> Any:
     """The value at ``path`` as a plain JSON-like value, or ``MISSING``."""
@@ -61,6 +75,9 @@ def resolve(event: AuditEvent, path: str) -> Any:
         found = _walk_loose(root, parts)
         if found is not MISSING:
             return _plain(found)
+    alias = _TEXT_FIELDS.get(event.origin.system, {}).get(path)
+    if alias is not None:
+        return resolve(event, alias)
     return MISSING
 
 
