@@ -67,7 +67,8 @@ class RateDetector(AnomalyDetector):
 
     def _forecast(self) -> float:
         season = self._season[self._n % self.period] if self.period else 0.0
-        return self._level + self._trend + season
+        forecast = self._level + self._trend + season
+        return max(forecast, 0.0) if self.counts else forecast
 
     def _typical(self) -> float:
         typical = max(self._scale, self.min_scale, 1e-9 * abs(self._level))
