@@ -72,3 +72,16 @@ def test_the_sdk_imports_without_the_worker_dependencies() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_worker_dead_letters_an_unsupported_version_with_the_reason() -> None:
+    import json
+
+    from pipeline.formats import FormatContext, default_registry
+    from pipeline.ingest import Rejection, accept_record
+
+    payload = json.dumps({**EVENT, "schema_version": "2.0"}).encode()
+    result = accept_record(payload, default_registry(), FormatContext())
+    assert isinstance(result, Rejection)
+    assert result.field == "schema_version"
+    assert "version '2.0' is not supported by this reader" in result.reason
