@@ -56,6 +56,18 @@ class ClientStats:
 class AuditClient:
     """Emit canonical audit events from a service.
 
+    - ``service``, ``tenant_id``, ``system``: ``origin.service``, ``tenant_id`` and
+      ``origin.system`` of every event (a call may override ``tenant_id``).
+    - ``queue_size`` and ``overflow`` (``block``, ``drop_oldest``, ``spool``): the bounded
+      queue and what happens when it is full (see ``auditwatch_sdk.buffer``);
+      ``block_timeout`` bounds the wait under ``block``.
+    - ``spool_dir``, ``spool_max_bytes``: where undeliverable events wait on disk. Without
+      it, a failed batch goes back to the queue and the overflow policy applies.
+    - ``batch_size``, ``linger``: the sender takes up to ``batch_size`` events every
+      ``linger`` seconds, or as soon as a full batch is queued.
+    - ``retry_backoff``: first and longest pause after a failed batch (doubling).
+    - ``close_timeout``: how long ``close`` tries to deliver before spooling the rest.
+
     >>> from auditwatch_sdk.transport import MemoryTransport
     >>> client = AuditClient(MemoryTransport(), service="billing", tenant_id="acme")
     >>> event = client.emit_sync("alice", "invoice.refund", {"type": "invoice", "id": "in_42"}, "success")
