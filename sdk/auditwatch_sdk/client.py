@@ -123,10 +123,18 @@ class AuditClient:
         service: str,
         topic: str = "audit.raw",
         compression: str = "gzip",
+        timeout: float = 10.0,
+        producer_options: dict[str, Any] | None = None,
         **options: Any,
     ) -> AuditClient:
-        """A client that sends to ``topic`` (auditwatch's raw topic) on a Kafka cluster."""
-        return cls(KafkaTransport(bootstrap, topic, compression=compression), service=service, **options)
+        """A client that sends to ``topic`` (auditwatch's raw topic) on a Kafka cluster.
+
+        ``timeout`` bounds one batch's delivery; ``producer_options`` go to aiokafka's
+        producer (security settings, for example); other options go to ``AuditClient``."""
+        transport = KafkaTransport(
+            bootstrap, topic, compression=compression, timeout=timeout, **(producer_options or {})
+        )
+        return cls(transport, service=service, **options)
 
     # -- building and emitting ------------------------------------------------------
 
