@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ _SENSITIVE_KEY = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # the same few keys come back on every event
 def is_sensitive(key: str) -> bool:
     """A header or field name that may carry a secret (password, token, cookie...)."""
     return key.lower() in SENSITIVE_HEADERS or _SENSITIVE_KEY.search(key) is not None
@@ -27,7 +29,7 @@ def is_sensitive(key: str) -> bool:
 
 def redact(value: Any, depth: int = 0) -> Any:
     """A copy of ``value`` with the values of sensitive keys replaced, in nested maps and lists."""
-    if depth > 16:
+    if type(value) in _SCALARS or depth > 16:
         return value
     if isinstance(value, Mapping):
         return {
@@ -37,3 +39,6 @@ def redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         return [redact(v, depth + 1) for v in value]
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
