@@ -36,7 +36,7 @@ from typing import Any
 
 from pipeline.archive.errors import CanonicalError
 
-__all__ = ["CANONICAL_VERSION", "canonical_json", "canonical_time", "parse_time"]
+__all__ = ["CANONICAL_VERSION", "canonical_json", "canonical_time", "parse_time", "reference_json"]
 
 CANONICAL_VERSION = 1
 
@@ -45,21 +45,65 @@ _dumps_str = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def canonical_json(value: Any) -> bytes:
-    """The canonical UTF-8 bytes of a JSON-like value; raises ``CanonicalError``."""
+    """The canonical UTF-8 bytes of a JSON-like value; raises ``CanonicalError``.
+
+    Keys must be strings (JSON and model data have no others; the reference
+    encoder refuses them, the C encoder would write ``1`` as ``"1"``). Most
+    records are encoded by the C JSON encoder, whose output is exactly the
+    canonical form when it holds no float, no lone surrogate and no character
+    at or above U+E000 (where code point and UTF-16 key order could differ);
+    anything else is encoded by ``reference_json``.
+    The tests compare both on generated values.
+    """
+    try:
+        text = _fast_dumps(value)
+    except (TypeError, ValueError):
+        return reference_json(value)
+    if (
+        type(value) is not float
+        and _FLOAT.search(text) is None
+        and (text.isascii() or not _HIGH.search(text))
+    ):
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            pass
+    return reference_json(value)
+
+
+def reference_json(value: Any) -> bytes:
+    """The canonical form by the pure-Python reference encoder (what ``canonical_json`` must equal)."""
     parts: list[str] = []
     _encode(value, parts, "$")
     return "".join(parts).encode("utf-8")
+
+
+def _plain(value: Any) -> Any:
+    """The C encoder's fallback for the types the canonical form knows beyond JSON's."""
+    if isinstance(value, datetime):
+        return canonical_time(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+_fast_dumps = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_plain
+).encode
+# A float written by Python (always with a '.' or an exponent) where a value can stand; the same text
+# inside a string only sends the value down the reference path, which is slower, never wrong.
+_FLOAT = re.compile(r"[:,\[]-?\d+(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+)[,\]}]")
+_HIGH = re.compile("[\ue000-\U0010ffff]")
 
 
 def canonical_time(value: datetime) -> str:
     """An aware time as RFC 3339 UTC with a ``Z``; microseconds only when non-zero."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise CanonicalError(f"time {value.isoformat()} has no time zone")
-    utc = value.astimezone(UTC)
-    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}"
-    return text + "Z"
+    # isoformat writes four-digit years, and six fraction digits only when there is a fraction.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def parse_time(text: str) -> datetime:

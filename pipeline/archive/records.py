@@ -129,8 +129,12 @@ def event_key(event: AuditEvent) -> tuple[str, ...]:
 
 
 def key_digest(key: tuple[str, ...]) -> bytes:
-    """16 bytes that stand for an idempotency key in memory."""
-    return hashlib.sha256(canonical_json(list(key))).digest()[:16]
+    """16 bytes that stand for an idempotency key in memory (parts length-prefixed: none run together)."""
+    digest = hashlib.sha256()
+    for part in key:
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(4, "big") + data)
+    return digest.digest()[:16]
 
 
 def event_record(event: AuditEvent, seq: int, archived: datetime) -> Record:

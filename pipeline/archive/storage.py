@@ -5,7 +5,8 @@ read objects, create write-once objects (checkpoints, seal manifests), and
 keep one appendable object at a time (the open segment, created if missing)
 that is sealed when full. ``LocalStorage`` implements it on a directory:
 
-- an append is durable once ``AppendHandle.sync()`` returns (``fsync``);
+- appends are buffered in the process; once ``AppendHandle.sync()`` returns
+  they are written and durable (``fsync``);
 - a write-once object is written to a temporary file, synced, then linked
   into place, so it appears whole or not at all, and never replaces an
   existing one;
@@ -37,7 +38,7 @@ __all__ = ["AppendHandle", "ArchiveStorage", "LocalStorage"]
 
 
 class AppendHandle(Protocol):
-    """The open segment: bytes go at the end, and are durable after ``sync``."""
+    """The open segment: bytes go at the end (perhaps buffered), and are durable after ``sync``."""
 
     @property
     def size(self) -> int: ...
@@ -76,8 +77,13 @@ class ArchiveStorage(Protocol):
 
 
 class _LocalAppend:
+    """Appends are buffered in memory (up to ``BUFFER`` bytes) and written out by ``sync``."""
+
+    BUFFER = 1024 * 1024
+
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._buffer = bytearray()
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             self._size = os.fstat(self._fd).st_size
@@ -89,16 +95,22 @@ class _LocalAppend:
         return self._size
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
+        self._buffer += data
+        self._size += len(data)
+        if len(self._buffer) >= self.BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        written = 0
         try:
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
-                self._size += written
+            while written < len(self._buffer):
+                written += os.write(self._fd, self._buffer[written:])
         except OSError as exc:
             raise StorageError(f"{self._path}: write failed: {exc}") from exc
+        self._buffer.clear()
 
     def sync(self) -> None:
+        self._flush()
         try:
             os.fsync(self._fd)
         except OSError as exc:
@@ -106,6 +118,7 @@ class _LocalAppend:
 
     def close(self) -> None:
         if self._fd >= 0:
+            self._flush()
             os.close(self._fd)
             self._fd = -1
 

@@ -164,17 +164,19 @@ class ArchiveWriter:
 
     def append_event(self, event: AuditEvent) -> int | None:
         """Append an accepted event; ``None`` if it is already in the log."""
-        if key_digest(event_key(event)) in self._keys:
+        digest = key_digest(event_key(event))
+        if digest in self._keys:
             self.stats.duplicates += 1
             return None
-        return self._append(event_record(event, self.size, self._clock()))
+        return self._append(event_record(event, self.size, self._clock()), digest)
 
     def append_alert(self, alert: Alert) -> int | None:
         """Append an alert; ``None`` if an alert with its id is already in the log."""
-        if key_digest((Kind.ALERT.value, alert.id)) in self._keys:
+        digest = key_digest((Kind.ALERT.value, alert.id))
+        if digest in self._keys:
             self.stats.duplicates += 1
             return None
-        return self._append(alert_record(alert, self.size, self._clock()))
+        return self._append(alert_record(alert, self.size, self._clock()), digest)
 
     def commit(self) -> None:
         """Make every appended record durable; checkpoint if ``checkpoint_every`` is reached."""
@@ -242,7 +244,7 @@ class ArchiveWriter:
         self._closed = True
         self._locks.close()
 
-    def _append(self, record: Record) -> int:
+    def _append(self, record: Record, digest: bytes | None = None) -> int:
         self._check_open()
         segment = self._current_segment()
         line, leaf = encode_line(record.to_bytes())
@@ -250,7 +252,7 @@ class ArchiveWriter:
         segment.digest.add(line)
         self._tree.append(leaf)
         if record.key is not None:
-            self._keys.add(key_digest(record.key))
+            self._keys.add(digest or key_digest(record.key))
         self._since_checkpoint += 1
         self._unsynced = True
         self.stats.appended += 1

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detectors.events import AuditEvent
-from pipeline.archive.canonical import canonical_json, canonical_time, parse_time
+from pipeline.archive.canonical import canonical_json, canonical_time, parse_time, reference_json
 from pipeline.archive.errors import CanonicalError, RecordFormatError
 from pipeline.archive.merkle import leaf_hash
 from pipeline.archive.records import Kind, Record, alert_record, event_record, writer_record
@@ -108,10 +108,15 @@ def test_floats_as_ecmascript_prints_them(value: float, text: str) -> None:
     assert canonical_json(value).decode() == text
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, {1: "x"}, {"a": object()}, datetime(2026, 1, 1)])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, [1.5, -math.inf], {"a": object()}, datetime(2026, 1, 1)])
 def test_values_without_a_canonical_form_are_refused(bad: Any) -> None:
     with pytest.raises(CanonicalError):
         canonical_json(bad)
+
+
+def test_the_reference_encoder_refuses_keys_that_are_not_strings() -> None:
+    with pytest.raises(CanonicalError, match="not a string"):
+        reference_json({1: "x"})
 
 
 json_values = st.recursive(
@@ -164,3 +169,35 @@ def test_keys_are_sorted_by_utf16_code_units(value: dict[str, int]) -> None:
 def test_stored_bytes_that_are_not_a_canonical_record_are_refused(data: bytes, reason: str) -> None:
     with pytest.raises(RecordFormatError, match=reason):
         Record.from_bytes(data)
+
+
+any_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(codec=None, exclude_categories=())),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(any_values)
+def test_the_fast_path_gives_exactly_the_reference_bytes(value: Any) -> None:
+    assert canonical_json(value) == reference_json(value)
+
+
+def test_the_fast_path_gives_the_reference_bytes_for_models() -> None:
+    for name, record in golden_records().items():
+        fields = {
+            "archived": record.archived,
+            "data": record.data,
+            "key": list(record.key) if record.key else None,
+            "kind": record.kind,
+            "seq": record.seq,
+        }
+        assert canonical_json(fields) == reference_json(fields), name
