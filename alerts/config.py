@@ -31,6 +31,7 @@ import asyncio
 import random
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -139,7 +140,7 @@ class DeliveryConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_attempts: int = Field(default=5, ge=1, le=20)
+    max_attempts: int = Field(default=5, ge=1, le=100)
     base_delay: float = Field(default=0.5, ge=0, description="seconds before the first retry")
     factor: float = Field(default=2.0, ge=1, le=10)
     max_delay: float = Field(default=30.0, ge=0, description="cap on one backoff, seconds")
@@ -172,6 +173,17 @@ class AlertsConfig(BaseModel):
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     redact_keys: list[str] = Field(
         default_factory=list, description="field names to redact besides the built-in ones"
+    )
+    router: Path | None = Field(
+        default=None,
+        description="the router config (router.yaml, relative to this file); when set, alerts are "
+        "routed, grouped, inhibited and silenced by it, and 'sinks' is not used",
+    )
+    router_tick: float = Field(
+        default=1.0, gt=0, le=60, description="seconds between the router's checks for groups due to flush"
+    )
+    silences_api_port: int = Field(
+        default=0, ge=0, le=65535, description="port of the silences HTTP API on 127.0.0.1; 0 = off"
     )
 
     @field_validator("sinks")

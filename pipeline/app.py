@@ -69,5 +69,5 @@ def create_app(config: AuditwatchConfig, stages: Stages) -> faust.App:
     if config.archive.enabled:
         events_name, alerts_name = topics.name("events"), topics.name("alerts")
         register_archive(app, config.archive, app_id=kafka.app_id, events=events_name, alerts=alerts_name)
-    register_notify(app, config.alerts, source=alerts, parked=alerts_dlq)
+    register_notify(app, config, source=alerts, parked=alerts_dlq)
     return app

@@ -21,7 +21,7 @@ from rich.console import Console
 from alerts.errors import AlertError
 from detectors.errors import RuleLoadError
 from pipeline.cli_archive import archive_app, open_replay_archive
-from pipeline.cli_routes import routes_app
+from pipeline.cli_routes import alerts_app, routes_app, silence_app
 from pipeline.cli_rules import rules_app
 from pipeline.cli_schema import schema_app
 from pipeline.config import AuditwatchConfig, IngestConfig, load_config
@@ -42,6 +42,8 @@ app = typer.Typer(
 )
 app.add_typer(rules_app, name="rules")
 app.add_typer(routes_app, name="routes")
+app.add_typer(silence_app, name="silence")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
 app.add_typer(schema_app, name="schema")
 

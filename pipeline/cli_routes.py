@@ -1,4 +1,6 @@
-"""``auditwatch routes``: test and show the alert routing tree, as ``amtool config routes`` does.
+"""``auditwatch routes``, ``silence`` and ``alerts``: the on-call engineer's commands.
+
+``routes`` tests and shows the alert routing tree, as ``amtool config routes`` does.
 
 ::
 
@@ -14,26 +16,43 @@ comma-joined in tree order, like ``amtool config routes test``. Exit codes:
 0 when the receivers (or every case) are as expected, 1 when
 ``--verify.receivers`` differs or a case fails, 2 when the config, the cases
 file or a label cannot be read.
+
+``silence add|list|expire`` manage silences in Kafka, like ``amtool silence``::
+
+    auditwatch silence add 'entity="actor.id=pentester"' --duration 4h --comment "scheduled pentest"
+    auditwatch silence list [--expired]
+    auditwatch silence expire 3d3f0c8e-...
+
+``alerts redeliver`` sends the notifications parked in the dead-letter topic
+again, once their receiver is back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
+from alerts.errors import AlertError
 from alerts.router.cases import run_cases
+from alerts.router.durations import parse_duration
 from alerts.router.matchers import MatchType, parse_matchers
 from alerts.router.route import Route
+from alerts.router.silence import new_silence
 from alerts.router.spec import RouterSpec
+from pipeline.config import AuditwatchConfig, load_config
 from pipeline.errors import PipelineError
 from pipeline.routerconfig import DEFAULT_ROUTER, load_cases, load_router
+from pipeline.silences import read_silences, write_silences
 
-__all__ = ["matching_tree", "parse_labels", "routes_app"]
+__all__ = ["alerts_app", "matching_tree", "parse_labels", "routes_app", "silence_app"]
 
 routes_app = typer.Typer(
     help="Test and show the alert routing tree (config/router.yaml).", no_args_is_help=True
@@ -182,3 +201,143 @@ def routes_show(config: RouterOption = None) -> None:
     spec = load_spec(config)
     for line in full_tree(spec.root):
         _out.print(line, markup=False)
+
+
+# -- silences ---------------------------------------------------------------------------------------
+
+silence_app = typer.Typer(
+    help="Add, list and expire silences (stored in Kafka; every worker sees them).", no_args_is_help=True
+)
+alerts_app = typer.Typer(help="Work with parked notifications.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="auditwatch config (default: $AUDITWATCH_CONFIG or config/auditwatch.yaml).",
+    ),
+]
+
+
+def _settings(path: Path | None) -> AuditwatchConfig:
+    try:
+        return load_config(path)
+    except PipelineError as exc:
+        raise fail(str(exc)) from None
+
+
+def _when(text: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"{option}: {text!r} is not a time; write it as 2024-05-01T10:00:00Z") from None
+    if moment.tzinfo is None:
+        raise fail(f"{option}: {text!r} has no time zone; add Z for UTC or an offset such as +02:00")
+    return moment
+
+
+@silence_app.command("add")
+def silence_add(
+    matchers: Annotated[
+        list[str], typer.Argument(help='Matchers: entity="actor.id=alice" severity=~"high|low"')
+    ],
+    comment: Annotated[str, typer.Option("--comment", help="Why (required).")],
+    author: Annotated[
+        str | None, typer.Option("--author", help="Who (default: $USER).", show_default=False)
+    ] = None,
+    duration: Annotated[
+        str, typer.Option("--duration", help="How long, from the start (30m, 2h, 1d).")
+    ] = "1h",
+    start: Annotated[str | None, typer.Option("--start", help="When it starts (default: now).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="When it ends (instead of --duration).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Silence the alerts all the matchers match; prints the new silence's id."""
+    settings = _settings(config)
+    now = datetime.now(UTC)
+    starts = _when(start, "--start") if start else now
+    try:
+        ends = _when(end, "--end") if end else starts + timedelta(seconds=parse_duration(duration))
+        silence = new_silence(
+            matchers, starts, ends, author or os.environ.get("USER") or "unknown", comment, now=now
+        )
+    except ValidationError as exc:
+        raise fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    try:
+        asyncio.run(write_silences(settings, [silence]))
+    except PipelineError as exc:
+        raise fail(str(exc)) from None
+    _out.print(silence.id, markup=False)
+
+
+@silence_app.command("list")
+def silence_list(
+    expired: Annotated[bool, typer.Option("--expired", help="Show expired silences instead.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List active and pending silences (or expired ones)."""
+    settings = _settings(config)
+    try:
+        store = asyncio.run(read_silences(settings))
+    except PipelineError as exc:
+        raise fail(str(exc)) from None
+    now = datetime.now(UTC)
+    wanted = ("expired",) if expired else ("active", "pending")
+    rows = store.in_state(now, *wanted)
+    _out.print("ID\tSTATE\tMATCHERS\tSTARTS\tENDS\tCREATED BY\tCOMMENT", markup=False)
+    for s in rows:
+        _out.print(
+            f"{s.id}\t{s.state(now)}\t{' '.join(s.matchers)}\t{s.starts_at:%Y-%m-%dT%H:%M:%SZ}\t"
+            f"{s.ends_at:%Y-%m-%dT%H:%M:%SZ}\t{s.created_by}\t{s.comment}",
+            markup=False,
+        )
+
+
+@silence_app.command("expire")
+def silence_expire(
+    ids: Annotated[list[str], typer.Argument(help="Ids of the silences to end now.")],
+    config: ConfigOption = None,
+) -> None:
+    """End silences now; they stay listed under --expired."""
+    settings = _settings(config)
+    try:
+        store = asyncio.run(read_silences(settings))
+        now = datetime.now(UTC)
+        missing = [silence_id for silence_id in ids if store.get(silence_id) is None]
+        if missing:
+            raise fail(f"no silence with id {', '.join(missing)}")
+        expired = [silence.expired(now) for i in ids if (silence := store.get(i)) is not None]
+        asyncio.run(write_silences(settings, expired))
+    except PipelineError as exc:
+        raise fail(str(exc)) from None
+    for silence_id in ids:
+        _out.print(f"expired {silence_id}", markup=False)
+
+
+@alerts_app.command("redeliver")
+def alerts_redeliver(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be sent; send nothing.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Send the notifications parked in the alerts dead-letter topic again."""
+    from pipeline.redeliver import redeliver
+
+    settings = _settings(config)
+    try:
+        stats = asyncio.run(redeliver(settings, dry_run=dry_run, console=_out))
+    except (PipelineError, AlertError) as exc:
+        raise fail(str(exc)) from None
+    for line in stats.lines:
+        _out.print(line, markup=False)
+    _err.print(
+        f"redelivered {stats.delivered}, parked again {stats.parked_again}, "
+        f"left parked {stats.unknown_target}, other dead letters {stats.not_notifications}",
+        markup=False,
+    )
+    if stats.parked_again or stats.unknown_target:
+        raise typer.Exit(1)

@@ -59,8 +59,12 @@ class TopicsConfig(_Section):
     dlq: str = "audit.dlq"
     alerts: str = "audit.alerts"
     alerts_dlq: str = "audit.alerts.dlq"
+    alerts_routed: str = "audit.alerts.routed"  # alerts keyed by aggregation group, for the router
+    silences: str = "audit.silences"  # compacted: the router's silences, by id
 
-    def name(self, topic: Literal["raw", "events", "dlq", "alerts", "alerts_dlq"]) -> str:
+    def name(
+        self, topic: Literal["raw", "events", "dlq", "alerts", "alerts_dlq", "alerts_routed", "silences"]
+    ) -> str:
         return f"{self.prefix}{getattr(self, topic)}"
 
 
@@ -149,6 +153,12 @@ def load_config(path: Path | None = None) -> AuditwatchConfig:
     config = _apply_env(config)
     if not config.rules.dir.is_absolute():
         config.rules.dir = base / config.rules.dir
+    if config.alerts.router is not None and not config.alerts.router.is_absolute():
+        config.alerts = config.alerts.model_copy(update={"router": base / config.alerts.router})
+    if config.alerts.router is not None:
+        from pipeline.routerconfig import load_router
+
+        load_router(config.alerts.router)  # a bad router config stops every command, with its lines
     return config
 
 

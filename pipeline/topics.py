@@ -44,6 +44,8 @@ def pipeline_topics(config: AuditwatchConfig) -> list[TopicSpec]:
         spec(topics.name("dlq"), large),
         spec(topics.name("alerts")),
         spec(topics.name("alerts_dlq"), large),
+        spec(topics.name("alerts_routed")),
+        spec(topics.name("silences"), {"cleanup.policy": "compact"}),
     ]
 
 
