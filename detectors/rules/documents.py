@@ -208,6 +208,9 @@ class ParsedDocuments:
     overrides: list[OverrideSource] = field(default_factory=list)
     placeholders: dict[str, list[str]] = field(default_factory=dict)
     problems: list[SourceProblem] = field(default_factory=list)
+    references: list[tuple[YamlDocument, Path, str]] = field(default_factory=list)
+    """Rule names used by correlations that could not be parsed: still checked, so that
+    every mistake of a file is reported at once."""
 
 
 def parse_document(document: YamlDocument, into: ParsedDocuments) -> None:
@@ -396,6 +399,33 @@ def _parse_correlation(
 ) -> None:
     block = data.get("correlation")
     kind = block.get("type") if isinstance(block, dict) else None
+    added = len(into.correlations)
+    _parse_correlation_kind(document, data, options, into, problem, kind)
+    if len(into.correlations) == added and isinstance(block, dict):
+        _remember_references(document, block, into)
+
+
+def _remember_references(document: YamlDocument, block: dict[str, Any], into: ParsedDocuments) -> None:
+    rules = block.get("rules")
+    if isinstance(rules, list):
+        for index, ref in enumerate(rules):
+            if isinstance(ref, str):
+                into.references.append((document, ("correlation", "rules", index), ref))
+    steps = block.get("steps")
+    if isinstance(steps, list):
+        for index, step in enumerate(steps):
+            if isinstance(step, dict) and isinstance(step.get("rule"), str):
+                into.references.append((document, ("correlation", "steps", index, "rule"), step["rule"]))
+
+
+def _parse_correlation_kind(
+    document: YamlDocument,
+    data: dict[str, Any],
+    options: StreamingOptions | None,
+    into: ParsedDocuments,
+    problem: Any,
+    kind: Any,
+) -> None:
     if kind in ("new_terms", "sequence"):
         _parse_extension(document, data, options, into, problem)
         return
@@ -418,7 +448,7 @@ def _parse_correlation(
     spec = _spec(sigma, problem)
     if spec is None or options is None:
         return
-    fingerprint = _fingerprint(block, _window_options(options))
+    fingerprint = _fingerprint(data["correlation"], _window_options(options))
     into.correlations.append(CorrelationSource(_meta(document, sigma, options, fingerprint), spec, sigma))
 
 

@@ -130,12 +130,12 @@ def _walk_loose(value: Any, parts: list[str]) -> Any:
 
 def _plain(value: Any) -> Any:
     """Enums, addresses and times as the strings a rule author writes."""
+    if isinstance(value, enum.Enum):
+        return value.label if isinstance(value, Severity) else value.value
     if value is None or isinstance(value, str | bool | int | float | dict | list):
         return value
     if isinstance(value, tuple):
         return list(value)
-    if isinstance(value, enum.Enum):
-        return value.label if isinstance(value, Severity) else value.value
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)

@@ -36,6 +36,7 @@ def new_terms_update(state: dict[str, Any] | None, hit: Hit, spec: CorrelationSp
     history = spec.timespan
     terms: dict[str, float] = {t: seen for t, seen in current["terms"].items() if seen >= hit.time - history}
     last = terms.get(hit.value)
+    known = len(terms)
     is_new = last is None and current["terms"].get(hit.value, -1.0) < hit.time
     terms[hit.value] = hit.time if last is None else max(last, hit.time)
     if len(terms) > spec.max_terms:
@@ -53,7 +54,7 @@ def new_terms_update(state: dict[str, Any] | None, hit: Hit, spec: CorrelationSp
         [hit.event_id],
         [hit.correlation_id] if hit.correlation_id else [],
         samples_between([{**sample, "_t": hit.time}], hit.time, hit.time),
-        detail=f"first {', '.join(spec.value_fields)} = {hit.value} in {len(terms) - 1} known",
+        detail=f"first {', '.join(spec.value_fields)} = {hit.value} in {known} known",
     )
     return Outcome(next_state, [firing])
 

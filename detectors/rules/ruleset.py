@@ -174,6 +174,10 @@ def _assemble(parsed: ParsedDocuments) -> RuleSet:
             _problem(problems, source.meta.document, error.path, str(error))
         if block is not None and source.valid:
             blocks[id(source)] = block
+    for document, path, ref in parsed.references:
+        if ref not in keys:
+            known = ", ".join(sorted(set(keys.values()))) or "none"
+            _problem(problems, document, path, f"no rule named {ref!r} (known: {known})")
     exceptions = _exceptions(parsed, keys, problems)
     specs = {id(c): _resolve(c, keys, problems) for c in parsed.correlations}
     _check_cycles(parsed.correlations, specs, keys, problems)
