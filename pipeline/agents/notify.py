@@ -18,7 +18,9 @@ and a timer over the pure core of :mod:`alerts.router`:
 * deliveries run as tasks (:class:`pipeline.router_runtime.Deliverer`), so a
   slow receiver holds up neither detection nor the other receivers;
 * silences (a compacted topic) and the firing alerts the inhibitor looks at
-  are followed by every worker, and no group flushes before both are caught up.
+  are followed by every worker, and no group flushes before both are caught up;
+  with ``alerts.silences_api_port`` set, the worker serves the silences HTTP
+  API (:mod:`pipeline.silence_api`) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import faust
 import httpx
+from aiohttp import web
 from rich.console import Console
 
 from alerts.config import AlertsConfig
@@ -46,6 +49,8 @@ from pipeline.deadletter import DeadLetter
 from pipeline.notify import build_dispatcher, build_router_integrations
 from pipeline.router_runtime import Deliverer, alert_mirror, log, silence_tail
 from pipeline.routerconfig import load_router
+from pipeline.silence_api import silence_api
+from pipeline.silences import write_silences
 
 __all__ = ["ROUTER_TABLES", "register_notify"]
 
@@ -195,3 +200,17 @@ def _register_router(app: faust.App, config: AuditwatchConfig, *, source: Any, p
     app.timer(config.alerts.router_tick)(tick)
     app.timer(60.0)(prune)
     app.task(follow)
+    if config.alerts.silences_api_port:
+        port = config.alerts.silences_api_port
+
+        async def serve_silences() -> None:
+            api = silence_api(silences, lambda items: write_silences(config, items))
+            runner = web.AppRunner(api, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+
+        app.task(serve_silences)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from alerts.model import Alert, build_alert
@@ -164,7 +166,7 @@ def webhook_router(*, delivery: dict[str, Any] | None = None, **route: Any) -> d
 
 @pytest.fixture
 def router_worker(make_worker: Callable[..., Worker], hook: Hook, tmp_path: Path) -> Callable[..., Worker]:
-    def start(router: dict[str, Any], *, tick: float = 0.2) -> Worker:
+    def start(router: dict[str, Any], *, tick: float = 0.2, api_port: int = 0) -> Worker:
         (tmp_path / "router.yaml").write_text(json.dumps(router, indent=1))
         config = tmp_path / "router-auditwatch.yaml"
         config.write_text(
@@ -172,7 +174,7 @@ def router_worker(make_worker: Callable[..., Worker], hook: Hook, tmp_path: Path
                 {
                     "kafka": {"partitions": 2},
                     "rules": {"dir": str(REPO / "config" / "rules")},
-                    "alerts": {"router": "router.yaml", "router_tick": tick},
+                    "alerts": {"router": "router.yaml", "router_tick": tick, "silences_api_port": api_port},
                 }
             )
         )
@@ -181,6 +183,19 @@ def router_worker(make_worker: Callable[..., Worker], hook: Hook, tmp_path: Path
         return worker
 
     return start
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def api_ids(url: str) -> list[str]:
+    try:
+        return [s["id"] for s in httpx.get(url, timeout=2).json() if s["status"]["state"] == "active"]
+    except httpx.HTTPError:
+        return []
 
 
 def cli(worker: Worker, *args: str) -> subprocess.CompletedProcess[str]:
@@ -228,13 +243,18 @@ def test_grouping_inhibition_and_repeat_interval(
 def test_a_silenced_alert_is_sent_after_the_silence_expires(
     router_worker: Callable[..., Worker], hook: Hook, topics: Topics, kafka_bootstrap: str
 ) -> None:
-    worker = router_worker(webhook_router())
+    port = free_port()
+    worker = router_worker(webhook_router(), api_port=port)
     added = cli(
         worker, "silence", "add", 'entity="actor.id=pentester"', "--comment", "pentest", "--duration", "1h"
     )
     assert added.returncode == 0, added.stderr
     silence_id = added.stdout.strip()
     assert silence_id in cli(worker, "silence", "list").stdout
+    api = f"http://127.0.0.1:{port}/api/v2/silences"
+    wait_until(
+        lambda: silence_id in api_ids(api), 60, "the worker's silences API to list the silence", worker
+    )
     silenced, loud = alert("failed_login_burst", "pentester"), alert("impossible_travel", "alice")
     publish(kafka_bootstrap, topics, [silenced, loud])
 
