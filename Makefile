@@ -9,6 +9,7 @@ VENV := .venv
 VENV_BIN := $(VENV)/bin
 INSTALL_STAMP := $(VENV)/.install-stamp
 KAFKA := scripts/kafka.sh
+LINT_PATHS := pipeline detectors alerts sdk examples tests bench scripts
 
 .PHONY: help install demo test lint bench kafka-start kafka-stop clean
 
@@ -45,13 +46,15 @@ test: install
 	export AUDITWATCH_KAFKA_BOOTSTRAP; \
 	echo "AUDITWATCH_KAFKA_BOOTSTRAP=$$AUDITWATCH_KAFKA_BOOTSTRAP"; \
 	set -x; \
-	$(VENV_BIN)/ruff check pipeline detectors alerts tests bench scripts; \
+	$(VENV_BIN)/ruff check $(LINT_PATHS); \
 	$(VENV_BIN)/mypy; \
 	$(VENV_BIN)/auditwatch rules lint config/rules; \
+	$(VENV_BIN)/auditwatch rules test config/rules --junit var/junit-rules.xml; \
+	$(VENV_BIN)/auditwatch routes test --config config/router.yaml --cases config/router_cases.yaml; \
 	$(VENV_BIN)/python -m pytest -q -ra
 
 lint: install
-	$(VENV_BIN)/ruff check pipeline detectors alerts tests bench scripts
+	$(VENV_BIN)/ruff check $(LINT_PATHS)
 	$(VENV_BIN)/mypy
 
 bench: install

@@ -5,7 +5,15 @@ from __future__ import annotations
 import runpy
 import sys
 
-BENCHMARKS = ["bench.bench_adapters", "bench.bench_pipeline"]
+BENCHMARKS = [
+    "bench.bench_adapters",
+    "bench.bench_pipeline",
+    "bench.bench_rules",
+    "bench.bench_router",
+    "bench.bench_archive",
+    "bench.bench_models",
+    "bench.bench_middleware",
+]
 
 if __name__ == "__main__":
     for module in BENCHMARKS:
