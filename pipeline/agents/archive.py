@@ -10,11 +10,14 @@ event_id) and on alert ids keeps the redelivery out of the log.
 A timer writes the checkpoints that are due by time (also when nothing
 arrives) and seals old segments. The writer is opened when the agent starts
 (it reads the archive back and records the restart) and closed when it
-stops (stop record, last checkpoint).
+stops (stop record, last checkpoint). When the archive cannot be written or
+extended (a damaged archive, another writer on the directory, a full disk),
+nothing is acknowledged and the worker stops with the reason.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
@@ -22,10 +25,13 @@ from prometheus_client import Counter, Gauge
 
 from pipeline.archive.config import ArchiveConfig
 from pipeline.archive.consumer import ArchiveConsumer
+from pipeline.archive.errors import ArchiveError
 from pipeline.archive.keys import Signer, load_signer
 from pipeline.archive.writer import ArchiveWriter, WriterSettings
 
 __all__ = ["register_archive"]
+
+log = logging.getLogger(__name__)
 
 ARCHIVE_RECORDS = Counter(
     "auditwatch_archive_records_total", "Records offered to the archive, by outcome", ["outcome"]
@@ -61,6 +67,11 @@ class _Runtime:
             self.writer.close()
             self.writer = None
 
+    def abandon(self) -> None:
+        if self.writer is not None:
+            self.writer.abandon()
+            self.writer = None
+
 
 def register_archive(app: faust.App, config: ArchiveConfig, *, app_id: str, events: str, alerts: str) -> None:
     """Add the archive agent and its timer. The key is loaded now: without one the worker does not start."""
@@ -69,8 +80,8 @@ def register_archive(app: faust.App, config: ArchiveConfig, *, app_id: str, even
 
     @app.agent(source, name="archive", concurrency=1)
     async def archive(stream: Any) -> None:
-        consumer = ArchiveConsumer(runtime.open(), events_topic=events, alerts_topic=alerts)
         try:
+            consumer = ArchiveConsumer(runtime.open(), events_topic=events, alerts_topic=alerts)
             async for batch in stream.noack_take(config.batch_max, within=config.batch_within):
                 result = consumer.write([(event.message.topic, event.value) for event in batch])
                 ARCHIVE_RECORDS.labels(outcome="appended").inc(result.appended)
@@ -79,6 +90,12 @@ def register_archive(app: faust.App, config: ArchiveConfig, *, app_id: str, even
                 runtime.observe()
                 for event in batch:  # durable now: let Faust commit these offsets
                     await stream.ack(event)
+        except ArchiveError as exc:
+            # A damaged archive, a second writer, a full disk: nothing is acknowledged, and the
+            # worker stops rather than run on without its archive.
+            log.critical("archive: %s; stopping the worker", exc)
+            runtime.abandon()
+            await app.crash(exc)
         finally:
             runtime.close()
 

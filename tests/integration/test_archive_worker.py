@@ -14,6 +14,7 @@ from pipeline.archive.keys import Keyring, Signer
 from pipeline.archive.records import Kind, Record
 from pipeline.archive.scan import scan_log
 from pipeline.archive.storage import LocalStorage
+from pipeline.archive.writer import ArchiveWriter, WriterSettings
 from tests.integration.conftest import AUDITWATCH, REPO, Topics, Worker, produce, wait_until
 
 START = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -106,3 +107,26 @@ def test_a_worker_killed_mid_stream_leaves_a_valid_archive_with_every_event_once
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{EVENTS} event" in result.stdout
     assert result.stdout.rstrip().endswith("archive valid")
+
+
+def test_a_worker_will_not_extend_a_tampered_archive(
+    make_worker: Callable[..., Worker], tmp_path: Path
+) -> None:
+    signer, key = Signer.generate(), tmp_path / "archive.pem"
+    signer.write(key)
+    directory = tmp_path / "archive"
+    writer = ArchiveWriter.open(LocalStorage(directory), signer, WriterSettings(origin="auditwatch/test"))
+    writer.close()
+    segment = next((directory / "segments").glob("seg-*.log"))
+    segment.chmod(0o644)
+    segment.write_bytes(
+        segment.read_bytes().replace(b'"clean"', b'"Clean"').replace(b"new archive", b"old archive")
+    )
+    worker = make_worker(
+        {"archive": {"enabled": True, "dir": str(directory)}}, AUDITWATCH_ARCHIVE_SIGNING_KEY_FILE=str(key)
+    )
+    worker.start()
+    wait_until(lambda: not worker.alive(), 120, "the worker to stop", worker)
+    assert worker.process is not None and worker.process.returncode != 0
+    stopped = [line for line in worker.log().splitlines() if "stopping the worker" in line]
+    assert stopped and "hash mismatch at record 0" in stopped[0], worker.log()[-4000:]
