@@ -64,7 +64,8 @@ class Record:
     archived: str
     data: dict[str, Any]
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, *, floats: bool = True) -> bytes:
+        """The canonical bytes; ``floats=False`` promises ``data`` holds no float (see ``canonical_json``)."""
         return canonical_json(
             {
                 "archived": self.archived,
@@ -74,14 +75,21 @@ class Record:
                 "seq": self.seq,
                 "time": self.time,
                 "v": RECORD_VERSION,
-            }
+            },
+            floats=floats,
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Record:
         """Parse stored bytes; raises ``RecordFormatError`` unless they are a canonical record."""
+        floats: list[str] = []
+
+        def parse_float(text: str) -> float:
+            floats.append(text)
+            return float(text)
+
         try:
-            parsed = json.loads(data)
+            parsed = json.loads(data, parse_float=parse_float)
         except (ValueError, UnicodeDecodeError) as exc:
             raise RecordFormatError(f"not JSON: {exc}") from None
         if not isinstance(parsed, dict) or set(parsed) != _FIELDS:
@@ -110,7 +118,7 @@ class Record:
             data=parsed["data"],
         )
         try:
-            canonical = record.to_bytes()
+            canonical = record.to_bytes(floats=bool(floats))
         except CanonicalError as exc:
             raise RecordFormatError(str(exc)) from None
         if canonical != data:

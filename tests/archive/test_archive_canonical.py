@@ -201,3 +201,12 @@ def test_the_fast_path_gives_the_reference_bytes_for_models() -> None:
             "seq": record.seq,
         }
         assert canonical_json(fields) == reference_json(fields), name
+
+
+def test_stored_floats_must_be_in_their_canonical_form() -> None:
+    template = '{"archived":"t","data":{"x":%s},"key":null,"kind":"writer_start","seq":0,"time":"t","v":1}'
+    assert Record.from_bytes((template % "2.5").encode()).data == {"x": 2.5}
+    assert Record.from_bytes((template % "1e-7").encode()).data == {"x": 1e-7}
+    for written in ("3.0", "1e-07", "2.50", "-0"):
+        with pytest.raises(RecordFormatError, match="not in canonical form"):
+            Record.from_bytes((template % written).encode())
