@@ -165,7 +165,8 @@ class LocalStorage:
     def put_once(self, name: str, data: bytes) -> None:
         path = self._path(name)
         self._mkdir(path.parent)
-        temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        self._mkdir(self.root / ".tmp")  # not in the object's directory, which may be append-only
+        temp = self.root / ".tmp" / f"{path.name}.{uuid.uuid4().hex}"
         try:
             with temp.open("xb") as handle:
                 handle.write(data)
