@@ -87,6 +87,8 @@ def register_archive(app: faust.App, config: ArchiveConfig, *, app_id: str, even
                 ARCHIVE_RECORDS.labels(outcome="appended").inc(result.appended)
                 ARCHIVE_RECORDS.labels(outcome="duplicate").inc(result.duplicates)
                 ARCHIVE_RECORDS.labels(outcome="not_decodable").inc(result.not_decodable)
+                if result.duplicates:
+                    log.info("archive: %d redelivered record(s) already archived, skipped", result.duplicates)
                 runtime.observe()
                 for event in batch:  # durable now: let Faust commit these offsets
                     await stream.ack(event)
