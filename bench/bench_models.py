@@ -13,10 +13,10 @@ rules-only baseline measured in the same process.
 
 Memory per entity: the state one actor leaves in the caller's mapping (the
 behaviour detector's features and, for a service account, the rate detector's
-counters), filled to its caps: 10,000 entities are filled by running events
-through ``ModelSet``; 100,000 by copying one filled state (the caps make every
-filled state the same size). Measured with ``tracemalloc`` as Python objects,
-and as JSON bytes (what a changelog stores).
+counters), filled to its caps: 1,000 entities are filled by running events
+through ``ModelSet`` (a check on the copies); 10,000 and 100,000 by copying one
+filled state (the caps make every filled state the same size). Measured with
+``tracemalloc`` as Python objects, and as JSON bytes (what a changelog stores).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def memory_per_entity(entities: int, fill: bool) -> tuple[float, float]:
     before = tracemalloc.get_traced_memory()[0]
     if fill:
         for n in range(entities):
-            for event in entity_events(f"actor-{n}", 24):
+            for event in entity_events(f"actor-{n}", 18):
                 models.evaluate(event, state)
     else:
         text = {key: json.dumps(value) for key, value in template.items()}
@@ -128,7 +128,7 @@ def main() -> None:
     print(f"{'rules + default detectors':42} {full:>10,.0f} {full / base:>7.2f}")
     print()
     print(f"{'entities':>10} {'how':>22} {'bytes/entity (Python)':>22} {'bytes/entity (JSON)':>20}")
-    for entities, fill in ((10_000, True), (100_000, False)):
+    for entities, fill in ((1_000, True), (10_000, False), (100_000, False)):
         python_bytes, json_bytes = memory_per_entity(entities, fill)
         how = "events through ModelSet" if fill else "copies of a full state"
         print(f"{entities:>10,} {how:>22} {python_bytes:>22,.0f} {json_bytes:>20,.0f}")

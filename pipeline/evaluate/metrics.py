@@ -61,6 +61,8 @@ class Evaluation:
     default_false_per_10k: float
     """False alerts per 10,000 events from the rules and the detectors on by default."""
     all_detected: bool
+    false_alerts: list[Alert] = field(default_factory=list)
+    """False alerts of the rules and the default detectors, in time order."""
 
     def summary_text(self) -> str:
         lines = [
@@ -182,6 +184,8 @@ def _figures(
         times = [figures.per_source_ttd[s] for s in figures.detected_by]
         figures.time_to_detect = min(times) if times else None
     default_false = sum(s.false_alerts for s in sources if s.name in counted)
+    false_alerts = [alert for name in counted for alert, hit in by_alert.get(name, []) if not hit]
+    false_alerts.sort(key=lambda alert: alert.time)
     types = {f.type for f in attacks.values()}
     detected_types = {f.type for f in attacks.values() if f.detected_by}
     return Evaluation(
@@ -192,4 +196,5 @@ def _figures(
         attacks=sorted(attacks.values(), key=lambda f: f.start),
         default_false_per_10k=default_false / n * 10_000,
         all_detected=types == detected_types and bool(types),
+        false_alerts=false_alerts,
     )

@@ -120,6 +120,10 @@ def write_report(evaluation: Evaluation, directory: Path) -> dict[str, Path]:
         + "</tr>"
         for a in evaluation.attacks
     )
+    false_rows = "".join(
+        f"<tr><td>{_cell(a.time.isoformat())}</td><td>{_cell(a.source)}</td><td>{_cell(a.description)}</td></tr>"
+        for a in evaluation.false_alerts[:100]
+    )
     images = "".join(
         f'<h3>{html.escape(name)}</h3><img src="{paths[name].name}" alt="scores of {html.escape(name)}">'
         for name in evaluation.run.scores
@@ -140,6 +144,8 @@ PR-AUC is over the {evaluation.events - evaluation.run.history} events after the
 <h2>Per attack</h2>
 <table><tr><th>type</th><th>id</th><th>start</th><th>events</th><th>detected by</th><th>time to detect</th>
 <th>PR-AUC (normal events + this attack)</th></tr>{attack_rows}</table>
+<h2>False alerts (rules and default detectors, first 100)</h2>
+<table><tr><th>time</th><th>source</th><th>description</th></tr>{false_rows}</table>
 <h2>Precision-recall</h2><img src="{paths["pr"].name}" alt="precision-recall curves">
 <h2>Scores over time (attacks shaded)</h2>{images}
 </body></html>

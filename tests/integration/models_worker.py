@@ -4,7 +4,8 @@ It stands in for the worker's detect agent, with the same contract: the models'
 state is a ``MutableMapping`` whose every write goes to a compacted changelog
 topic (as a Faust table's does), and offsets are committed only after the
 changelog writes of a batch are flushed. On start it rebuilds the state from the
-changelog, so ``ModelSet`` resumes from its last checkpoint.
+changelog, so ``ModelSet`` resumes from its last checkpoint, written just before
+each commit: the shared models are then exactly as of the committed offsets.
 
     python -m tests.integration.models_worker BOOTSTRAP EVENTS CHANGELOG GROUP SCORES [--die-after N]
 """
@@ -75,7 +76,7 @@ async def rebuild(bootstrap: str, topic: str) -> dict[str, Any]:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
-        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for record in records:
                     key = record.key.decode()
@@ -122,6 +123,8 @@ async def main(args: argparse.Namespace) -> None:
                         if processed == args.die_after:
                             out.flush()
                             os.kill(os.getpid(), signal.SIGKILL)
+                if args.checkpoint_every == 0:
+                    models.checkpoint(store)  # the shared models as of the offsets about to be committed
                 await store.flush()
                 await consumer.commit()
     finally:
@@ -134,5 +137,5 @@ if __name__ == "__main__":
     for name in ("bootstrap", "events", "changelog", "group", "scores"):
         parser.add_argument(name)
     parser.add_argument("--die-after", type=int, default=0)
-    parser.add_argument("--checkpoint-every", type=int, default=5000)
+    parser.add_argument("--checkpoint-every", type=int, default=0, help="0: checkpoint at every commit")
     asyncio.run(main(parser.parse_args()))

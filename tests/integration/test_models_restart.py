@@ -3,11 +3,12 @@
 The loop (``tests/integration/models_worker.py``) keeps the models' state in a
 compacted changelog topic on the real broker, as the worker's Faust table does.
 After the restart, scores are compared with an uninterrupted in-process run over
-the same events. They cannot be identical: the shared model resumes from its
-last checkpoint (at most ``checkpoint_every`` = 5,000 events old), and events
-after the last committed offset are processed twice (at-least-once). The
-tolerance: for every detector, the mean absolute difference of the calibrated
-scores after the restart is below 0.01, and 99% of them differ by less than 0.05.
+the same events. The loop checkpoints the shared models just before each offset
+commit, so they resume exactly as of the committed offset; what can still
+differ is per-entity state written for events after that offset that are then
+processed again (at-least-once). The tolerance: for every detector, the mean
+absolute difference of the calibrated scores after the restart is below 0.01,
+and 99% of them differ by less than 0.05.
 """
 
 from __future__ import annotations

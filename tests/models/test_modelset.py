@@ -46,14 +46,19 @@ def run(
 
 
 def test_findings_explain_themselves() -> None:
-    _, findings = run(ModelSet.from_paths([CONFIG]), events(), {})
-    assert findings
+    specs = [
+        spec.model_copy(update={"threshold": 0.99}) if spec.type == "behaviour" else spec
+        for spec in load_detector_specs([CONFIG])
+    ]
+    _, findings = run(ModelSet(specs), events(), {})
     behaviour = [f for f in findings if f.labels["detector"] == "behaviour"]
     assert behaviour
     for finding in behaviour:
-        assert finding.description and ":" in finding.description
-        assert float(finding.labels["anomaly_score"]) >= 0.9995
         assert finding.group.keys() == {"actor.id"}
+        assert finding.description is not None and finding.description.startswith("Anomaly score ")
+        assert float(finding.labels["anomaly_score"]) >= 0.99
+        assert finding.threshold is not None and "1 in 100" in finding.threshold
+    assert any("for this actor" in (f.description or "") for f in behaviour)
 
 
 class JsonTable(dict[str, Any]):
