@@ -35,17 +35,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from alerts.model import Alert
 from detectors.events import AuditEvent
 from pipeline.archive.canonical import canonical_time, parse_time
-from pipeline.archive.checkpoints import Checkpoint, checkpoint_name, checkpoint_names
-from pipeline.archive.errors import ArchiveStateError, RecordFormatError
+from pipeline.archive.checkpoints import Checkpoint, checkpoint_name
+from pipeline.archive.errors import ArchiveStateError
 from pipeline.archive.keys import Signer
-from pipeline.archive.merkle import CompactRange, leaf_hash
+from pipeline.archive.merkle import CompactRange
 from pipeline.archive.records import (
     Kind,
     Record,
@@ -55,21 +55,18 @@ from pipeline.archive.records import (
     key_digest,
     writer_record,
 )
+from pipeline.archive.recovery import Found, recover
 from pipeline.archive.segments import (
     SegmentDigest,
     encode_line,
-    first_seq_of,
-    read_lines,
     seal_name,
     segment_name,
-    segment_names,
 )
 from pipeline.archive.storage import AppendHandle, ArchiveStorage
 
 __all__ = ["ArchiveWriter", "WriterSettings", "WriterStats"]
 
 Clock = Callable[[], datetime]
-_VERIFY_HINT = "run `auditwatch archive verify` to see what is wrong"
 
 
 def utc_now() -> datetime:
@@ -91,20 +88,6 @@ class WriterStats:
     duplicates: int = 0
     checkpoints: int = 0
     segments_sealed: int = 0
-
-
-@dataclass
-class _Found:
-    """What a scan of the log found, for the writer to continue from."""
-
-    size: int = 0
-    tree: CompactRange = field(default_factory=CompactRange)
-    keys: set[bytes] = field(default_factory=set)
-    last_record: Record | None = None
-    checkpoint: Checkpoint | None = None
-    open_segment: str | None = None
-    open_digest: SegmentDigest | None = None
-    cut: bytes = b""
 
 
 class _OpenSegment:
@@ -147,7 +130,7 @@ class ArchiveWriter:
         writer = cls(storage, signer, settings, clock)
         writer._locks.enter_context(storage.lock())
         try:
-            found = _scan(storage)
+            found = recover(storage)
             writer._resume(found)
         except BaseException:
             writer._locks.close()
@@ -293,7 +276,7 @@ class ArchiveWriter:
         if self._closed:
             raise ArchiveStateError("the archive writer is closed")
 
-    def _resume(self, found: _Found) -> None:
+    def _resume(self, found: Found) -> None:
         self._tree = found.tree
         self._keys = found.keys
         self._checkpoint = found.checkpoint
@@ -306,7 +289,7 @@ class ArchiveWriter:
         self._append(writer_record(Kind.WRITER_START, self.size, self._clock(), self._start_data(found)))
         self.checkpoint()
 
-    def _start_data(self, found: _Found) -> dict[str, Any]:
+    def _start_data(self, found: Found) -> dict[str, Any]:
         last, checkpoint = found.last_record, found.checkpoint
         if last is None:
             previous_stop = "none: a new archive"
@@ -339,68 +322,3 @@ class ArchiveWriter:
 
 def _age(since: datetime, now: datetime) -> float:
     return (now - since).total_seconds()
-
-
-def _scan(storage: ArchiveStorage) -> _Found:
-    """Read the log back and check it against its last checkpoint."""
-    found = _Found()
-    names = checkpoint_names(storage)
-    if names:
-        try:
-            found.checkpoint = Checkpoint.from_bytes(storage.read(names[-1]))
-        except RecordFormatError as exc:
-            raise ArchiveStateError(f"{names[-1]}: {exc}; {_VERIFY_HINT}") from None
-    segments = segment_names(storage)
-    for position, name in enumerate(segments):
-        if first_seq_of(name) != found.size:
-            raise ArchiveStateError(
-                f"{name} should start at record {found.size}: records are missing; {_VERIFY_HINT}"
-            )
-        last_segment = position == len(segments) - 1
-        open_segment = last_segment and not storage.is_sealed(name)
-        digest = SegmentDigest(name, found.size)
-        for line in read_lines(storage, name):
-            if not line.complete and open_segment:
-                found.cut = line.raw
-                storage.truncate(name, line.offset)
-                break
-            _scan_line(found, line.raw, line.where)
-            digest.add(line.raw)
-        if last_segment and not storage.exists(seal_name(name)):
-            found.open_segment, found.open_digest = name, digest
-    checkpoint = found.checkpoint
-    if checkpoint is not None:
-        if checkpoint.size > found.size:
-            raise ArchiveStateError(
-                f"the log holds {found.size} records but its last checkpoint signs {checkpoint.size}: "
-                f"records are missing; {_VERIFY_HINT}"
-            )
-        if checkpoint.size == 0 and checkpoint.root != CompactRange().root():
-            raise ArchiveStateError(f"checkpoint {checkpoint.number} has a wrong root; {_VERIFY_HINT}")
-    return found
-
-
-def _scan_line(found: _Found, raw: bytes, where: str) -> None:
-    try:
-        if not raw.endswith(b"\n"):
-            raise RecordFormatError("partial record in a sealed segment")
-        stored, _, body = raw[:-1].partition(b" ")
-        leaf = leaf_hash(body)
-        if stored != leaf.hex().encode():
-            raise RecordFormatError(f"hash mismatch at record {found.size}")
-        record = Record.from_bytes(body)
-    except (RecordFormatError, ValueError) as exc:
-        raise ArchiveStateError(f"{where}: {exc}; {_VERIFY_HINT}") from None
-    if record.seq != found.size:
-        raise ArchiveStateError(f"{where}: record {record.seq} where {found.size} belongs; {_VERIFY_HINT}")
-    found.tree.append(leaf)
-    if record.key is not None:
-        found.keys.add(key_digest(record.key))
-    found.last_record = record
-    checkpoint = found.checkpoint
-    if checkpoint is not None and found.tree.size == checkpoint.size and found.tree.root() != checkpoint.root:
-        raise ArchiveStateError(
-            f"records 0-{checkpoint.size - 1} do not hash to the root of checkpoint {checkpoint.number}; "
-            f"{_VERIFY_HINT}"
-        )
-    found.size += 1
