@@ -28,7 +28,7 @@ from alerts.errors import AlertDecodeError, ParkError
 from alerts.integrations.delivery import IntegrationSender
 from alerts.model import Alert
 from alerts.notification import routing_labels
-from alerts.router.dispatch import DeliveryJob
+from alerts.router.dispatch import DeliveryJob, job_key
 from alerts.router.inhibit import ActiveAlerts
 from alerts.router.messages import DeliveryResult
 from alerts.router.silence import Silence, Silences
@@ -176,7 +176,7 @@ class Deliverer:
 
     def acknowledge(self, result: DeliveryResult) -> None:
         """The result was recorded: the job is no longer in flight."""
-        self.in_flight.discard(f"{result.group_id}|{result.integration}|{result.notification_id}")
+        self.in_flight.discard(job_key(result.group_id, result.integration, result.notification_id))
 
     async def _run(self, job: DeliveryJob) -> None:
         notification = job.notification

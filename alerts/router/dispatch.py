@@ -28,6 +28,7 @@ state if it has to be re-sent; a group with no alerts left is removed.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Container, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -49,7 +50,7 @@ from alerts.router.state import (
     nflog_key,
 )
 
-__all__ = ["DeliveryJob", "FlushReport", "GroupDispatcher", "IntegrationRef"]
+__all__ = ["DeliveryJob", "FlushReport", "GroupDispatcher", "IntegrationRef", "job_key"]
 
 Store = MutableMapping[str, Any]
 
@@ -60,6 +61,10 @@ class IntegrationRef:
 
     name: str
     send_resolved: bool
+
+
+def job_key(group_id: str, integration: str, notification_id: str) -> str:
+    return f"{group_id}|{integration}|{notification_id}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class DeliveryJob:
     @property
     def key(self) -> str:
         """Identifies the job among those in flight."""
-        return f"{self.notification.group_id}|{self.integration}|{self.notification.id}"
+        return job_key(self.notification.group_id, self.integration, self.notification.id)
 
 
 @dataclass
@@ -83,6 +88,47 @@ class FlushReport:
     flushed: int = 0
     muted: dict[str, str] = field(default_factory=dict)
     removed_groups: int = 0
+
+
+class _Schedule:
+    """When each group of one partition flushes next, and which have pending notifications.
+
+    A cache of the groups store, so a tick costs a look at the groups that are
+    due rather than a read of every group. It is rebuilt from the store when
+    first used after :meth:`GroupDispatcher.forget` (the pipeline calls it when
+    the partition is taken away, so a partition that comes back is read
+    afresh), and, as a safety net, every ``rescan`` seconds.
+    """
+
+    def __init__(self) -> None:
+        self.due: dict[str, datetime] = {}
+        self.heap: list[tuple[datetime, str]] = []
+        self.pending: set[str] = set()
+        self.handed: dict[str, set[str]] = {}
+        """Per pending group, the keys of its jobs already handed out: while all are in flight,
+        a tick need not read the group."""
+        self.scanned_at: datetime | None = None
+
+    def set(self, group_id: str, due_at: datetime) -> None:
+        if self.due.get(group_id) != due_at:
+            self.due[group_id] = due_at
+            heapq.heappush(self.heap, (due_at, group_id))
+
+    def drop(self, group_id: str) -> None:
+        self.due.pop(group_id, None)
+        self.settle(group_id)
+
+    def settle(self, group_id: str) -> None:
+        self.pending.discard(group_id)
+        self.handed.pop(group_id, None)
+
+    def pop_due(self, now: datetime) -> list[str]:
+        found: dict[str, None] = {}
+        while self.heap and self.heap[0][0] <= now:
+            due_at, group_id = heapq.heappop(self.heap)
+            if self.due.get(group_id) == due_at:
+                found[group_id] = None
+        return list(found)
 
 
 class GroupDispatcher:
@@ -98,8 +144,11 @@ class GroupDispatcher:
         integrations: Mapping[str, Sequence[IntegrationRef]],
         inhibitor: Muter,
         silencer: Muter,
+        rescan: float = 600.0,
     ) -> None:
         self.spec = spec
+        self.rescan = timedelta(seconds=rescan)
+        self._schedules: dict[int, _Schedule] = {}
         self.groups = groups
         self.alerts = alerts
         self.nflog = nflog
@@ -161,6 +210,7 @@ class GroupDispatcher:
         else:
             group.alert_ids.append(state.fingerprint)
             self.groups[group.group_id] = group.dump()
+            self._schedule(group.partition, now).set(group.group_id, group.next_flush_at)
         self.alerts[key] = StoredAlert.of(state).dump()
         return group
 
@@ -169,34 +219,86 @@ class GroupDispatcher:
     def flush_due(self, partition: int, now: datetime, in_flight: Container[str] = ()) -> FlushReport:
         """Flush the partition's due groups; hand out pending work nobody is doing."""
         report = FlushReport()
+        schedule = self._schedule(partition, now)
+        for group_id in list(schedule.pending):
+            handed = schedule.handed.get(group_id)
+            if handed and all(key in in_flight for key in handed):
+                continue  # its deliveries are running: nothing to read
+            group = GroupState.load(self.groups.get(group_id))
+            if group is None:
+                schedule.drop(group_id)
+                continue
+            pending = self._pending(group, self.integrations.get(group.receiver, ()), in_flight)
+            if pending is None:
+                schedule.settle(group_id)
+                schedule.set(group_id, group.next_flush_at)
+                if group.next_flush_at <= now:
+                    heapq.heappush(schedule.heap, (group.next_flush_at, group_id))
+            else:
+                keys, jobs = pending
+                schedule.handed[group_id] = keys
+                report.jobs.extend(jobs)
+        for group_id in schedule.pop_due(now):
+            if group_id in schedule.pending:
+                continue
+            group = GroupState.load(self.groups.get(group_id))
+            if group is None or group.partition != partition:
+                schedule.drop(group_id)
+                continue
+            before = len(report.jobs)
+            if self._flush(group, self.integrations.get(group.receiver, ()), now, report):
+                schedule.pending.add(group_id)
+                schedule.handed[group_id] = {job.key for job in report.jobs[before:]}
+            if group.group_id in self.groups:
+                schedule.set(group_id, group.next_flush_at)
+            else:
+                schedule.drop(group_id)
+        return report
+
+    def forget(self, partition: int) -> None:
+        """Drop the partition's schedule: its groups may change elsewhere until it comes back."""
+        self._schedules.pop(partition, None)
+
+    def _schedule(self, partition: int, now: datetime) -> _Schedule:
+        schedule = self._schedules.get(partition)
+        if schedule is None or schedule.scanned_at is None or now - schedule.scanned_at >= self.rescan:
+            schedule = self._scan(partition, now)
+            self._schedules[partition] = schedule
+        return schedule
+
+    def _scan(self, partition: int, now: datetime) -> _Schedule:
+        """Rebuild a partition's schedule from the groups store."""
+        schedule = _Schedule()
+        schedule.scanned_at = now
         for group_id in list(self.groups.keys()):
             group = GroupState.load(self.groups.get(group_id))
             if group is None or group.partition != partition:
                 continue
+            schedule.set(group_id, group.next_flush_at)
             integrations = self.integrations.get(group.receiver, ())
-            pending = self._pending(group, integrations, in_flight)
-            if pending is not None:
-                report.jobs.extend(pending)
-                continue
-            if group.next_flush_at <= now:
-                self._flush(group, integrations, now, report)
-        return report
+            if any(self._pending_entry(group, integration) for integration in integrations):
+                schedule.pending.add(group_id)
+        return schedule
+
+    def _pending_entry(self, group: GroupState, integration: IntegrationRef) -> bool:
+        entry = NflogEntry.load(self.nflog.get(nflog_key(group.group_id, integration.name)))
+        return entry is not None and entry.pending is not None
 
     def _pending(
         self, group: GroupState, integrations: Sequence[IntegrationRef], in_flight: Container[str]
-    ) -> list[DeliveryJob] | None:
-        """Jobs for pending notifications nobody works on; None if the group has none pending."""
+    ) -> tuple[set[str], list[DeliveryJob]] | None:
+        """The keys of the group's pending jobs, and those nobody works on; None if none is pending."""
+        keys: set[str] = set()
         jobs: list[DeliveryJob] = []
-        busy = False
         for integration in integrations:
             entry = NflogEntry.load(self.nflog.get(nflog_key(group.group_id, integration.name)))
             if entry is None or entry.pending is None:
                 continue
-            busy = True
-            job = self._rebuild(group, integration, entry.pending)
-            if job.key not in in_flight:
-                jobs.append(job)
-        return jobs if busy else None
+            key = job_key(group.group_id, integration.name, entry.pending.id)
+            keys.add(key)
+            if key not in in_flight:
+                jobs.append(self._rebuild(group, integration, entry.pending))
+        return (keys, jobs) if keys else None
 
     def _rebuild(
         self, group: GroupState, integration: IntegrationRef, pending: PendingNotification
@@ -234,12 +336,14 @@ class GroupDispatcher:
 
     def _flush(
         self, group: GroupState, integrations: Sequence[IntegrationRef], now: datetime, report: FlushReport
-    ) -> None:
+    ) -> bool:
+        """Flush one group; True if it now has pending notifications."""
         states = self._current_alerts(group)
         if not states:
             self._remove(group, integrations)
             report.removed_groups += 1
-            return
+            return False
+        jobs_before = len(report.jobs)
         opts = self._opts(group.route_id)
         route = self.spec.route(group.route_id)
         stages = [MuteStage(self.inhibitor)]
@@ -286,6 +390,7 @@ class GroupDispatcher:
         group.last_flush_at = now
         group.next_flush_at = now + timedelta(seconds=opts.group_interval)
         self.groups[group.group_id] = group.dump()
+        return len(report.jobs) > jobs_before
 
     def _current_alerts(self, group: GroupState) -> list[AlertState]:
         """The group's alerts, after dropping those already resolved at the last flush."""

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 import httpx
@@ -119,6 +120,8 @@ def _register_router(app: faust.App, config: AuditwatchConfig, *, source: Any, p
     ]
     state: dict[str, Deliverer] = {}
     routed_name = topics.name("alerts_routed")
+    tick_seconds = config.alerts.router_tick
+    flushed_at: dict[int, float] = {}
 
     def now() -> datetime:
         return datetime.now(UTC)
@@ -164,7 +167,12 @@ def _register_router(app: faust.App, config: AuditwatchConfig, *, source: Any, p
                         case Tick():
                             if not all(tail.ready.is_set() for tail in tails):
                                 continue
-                            report_ = dispatcher.flush_due(partition, now(), deliverer.in_flight)
+                            moment = now()
+                            late = (moment - message.at).total_seconds() > 2 * tick_seconds
+                            if late and time.monotonic() - flushed_at.get(partition, 0.0) < tick_seconds:
+                                continue  # a backlog of ticks: one flush per interval is enough
+                            flushed_at[partition] = time.monotonic()
+                            report_ = dispatcher.flush_due(partition, moment, deliverer.in_flight)
                             for job in report_.jobs:
                                 deliverer.submit(job)
                         case DeliveryResult():
@@ -197,6 +205,12 @@ def _register_router(app: faust.App, config: AuditwatchConfig, *, source: Any, p
         if removed:
             log.debug("forgot %d resolved alerts", removed)
 
+    async def on_revoked(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        for tp in args[0] if args else ():
+            if tp.topic == routed_name:
+                dispatcher.forget(tp.partition)
+
+    app.on_partitions_revoked.connect(cast(Any, on_revoked))  # mode types the handler too narrowly
     app.timer(config.alerts.router_tick)(tick)
     app.timer(60.0)(prune)
     app.task(follow)

@@ -222,3 +222,27 @@ def test_a_stale_result_changes_nothing(harness: Harness, make_alert: AlertFacto
 def test_groups_of_other_partitions_are_left_alone(harness: Harness, make_alert: AlertFactory) -> None:
     harness.receive(make_alert(), T0)
     assert harness.dispatcher.flush_due(1, T0 + timedelta(hours=1)).jobs == []
+
+
+def test_a_worker_taking_over_a_partition_finds_its_groups(make_alert: AlertFactory) -> None:
+    first = Harness()
+    first.receive(make_alert(), T0)
+    # Another worker, over the same stores (the restored tables), has never seen the group.
+    second = GroupDispatcher(
+        first.spec,
+        groups=first.groups,
+        alerts=first.alerts,
+        nflog=first.nflog,
+        integrations={"team": [WEBHOOK]},
+        inhibitor=Inhibitor(first.active),
+        silencer=Silencer(first.silences),
+        rescan=10.0,
+    )
+    assert second.flush_due(0, T0 + timedelta(seconds=5)).jobs == []
+    first.receive(make_alert(group={"actor.id": "late"}, rule_id="other"), T0 + timedelta(seconds=6))
+    # Its schedule was built before the second group was written; the next rescan finds it.
+    jobs = second.flush_due(0, T0 + timedelta(seconds=40)).jobs
+    assert sorted(job.notification.group_key for job in jobs) == [
+        '{}:{alertname="failed-logins"}',
+        '{}:{alertname="other"}',
+    ]
