@@ -34,7 +34,7 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -237,6 +237,11 @@ def _when(text: str, option: str) -> datetime:
     return moment
 
 
+def _problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "silence"
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
 @silence_app.command("add")
 def silence_add(
     matchers: Annotated[
@@ -263,7 +268,7 @@ def silence_add(
             matchers, starts, ends, author or os.environ.get("USER") or "unknown", comment, now=now
         )
     except ValidationError as exc:
-        raise fail("; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())) from None
+        raise fail("; ".join(_problem(error) for error in exc.errors())) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
     try:

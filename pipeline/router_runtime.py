@@ -141,7 +141,7 @@ def alert_mirror(bootstrap: str, topic: str, active: ActiveAlerts, resolve_timeo
         except AlertDecodeError:
             return  # the notify stage dead-letters it
         raised = datetime.fromtimestamp(record.timestamp / 1000, UTC)
-        active.add(alert.id, routing_labels(alert), max(raised, datetime.now(UTC)) + window)
+        active.add(alert.id, routing_labels(alert), raised + window)
 
     return TopicTail(bootstrap, topic, apply, since=lambda: datetime.now(UTC) - window)
 
