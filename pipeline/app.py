@@ -58,11 +58,15 @@ def create_app(config: AuditwatchConfig, stages: Stages) -> faust.App:
         topic(topics.name("dlq")),
     )
     alerts, alerts_dlq = topic(topics.name("alerts")), topic(topics.name("alerts_dlq"))
+    # A correlation groups by any field (source.ip, a trail name...), not only by the
+    # events' key, so its state key is written from events of several partitions: the
+    # partitioner keeps each key in one changelog partition, which recovery then restores.
     state = app.Table(
         RULE_STATE_TABLE,
         default=None,
         partitions=kafka.partitions,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        use_partitioner=True,
     )
     register_ingest(app, stages, source=raw, events=events, dlq=dlq)
     register_detect(app, stages, source=events, alerts=alerts, dlq=dlq, state=state)

@@ -31,8 +31,7 @@ from detectors.rules.ruleset import CompiledDetection, rule_files
 from detectors.rules.testing import junit_xml, run_rule_tests
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
-from pipeline.formats import FormatContext, default_registry
-from pipeline.ingest import Accepted, accept_record
+from pipeline.reload import adapt_record
 
 __all__ = ["adapt_record", "rules_app"]
 
@@ -74,22 +73,6 @@ def _load(targets: list[Path]) -> RuleSet:
         for problem in exc.problems:
             _err.print(str(problem), highlight=False, markup=False)
         raise _fail(f"{len(exc.problems)} problem(s) found", code=1) from None
-
-
-_CONTEXT = FormatContext(default_timezone="UTC")
-
-
-def adapt_record(record: Any) -> list[AuditEvent]:
-    """A source record (a JSON value or a log line) as the events ingest would make of it.
-
-    Each record gets fresh adapters: ingest's duplicate suppression (a Kubernetes
-    audit ID, a syslog line seen twice) must not hide a test's repeated record.
-    """
-    text = record if isinstance(record, str) else json.dumps(record)
-    outcome = accept_record(text.encode(), default_registry(), _CONTEXT)
-    if not isinstance(outcome, Accepted):
-        raise ValueError(f"the record is rejected by ingest: {outcome.reason}")
-    return outcome.events
 
 
 @rules_app.command("lint")

@@ -32,6 +32,8 @@ class Stages:
     formats: FormatSelector = field(default_factory=lambda: FormatSelector(FormatContext()))
     max_record_bytes: int = 1024 * 1024
     redactor: Redactor = field(default_factory=Redactor)
+    rules_dir: Path | None = None
+    """Where the rules came from; the worker watches it and reloads them (``pipeline.reload``)."""
 
     def ingest(self, payload: bytes | None, source_name: str | None = None) -> Accepted | Rejection:
         metrics.RECORDS_IN.inc()
@@ -58,7 +60,8 @@ def build_stages(
     config: AuditwatchConfig, rules: RuleSet | None = None, rules_dir: Path | None = None
 ) -> Stages:
     """Stages from the config; raises ``RuleLoadError`` if the rules do not load."""
-    ruleset = rules if rules is not None else load_ruleset([rules_dir or config.rules.dir])
+    directory = rules_dir or config.rules.dir
+    ruleset = rules if rules is not None else load_ruleset([directory])
     ingest = config.ingest
     context = FormatContext(
         default_timezone=ingest.default_timezone,
@@ -71,4 +74,5 @@ def build_stages(
         formats=FormatSelector(context, dict(ingest.formats)),
         max_record_bytes=ingest.max_record_bytes,
         redactor=config.alerts.redactor(),
+        rules_dir=None if rules is not None else directory,
     )

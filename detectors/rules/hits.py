@@ -18,10 +18,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MAX_EVIDENCE_SAMPLES", "MAX_IDS", "Firing", "Hit", "Outcome", "add_sample", "samples_between"]
+__all__ = [
+    "IDLE_GRACE",
+    "MAX_EVIDENCE_SAMPLES",
+    "MAX_IDS",
+    "Firing",
+    "Hit",
+    "Outcome",
+    "add_sample",
+    "samples_between",
+]
 
 MAX_EVIDENCE_SAMPLES = 10
 MAX_IDS = 100
+IDLE_GRACE = 3600.0
+"""Seconds of event time a group's state is kept after its windows can no longer fire.
+
+The watermark is the newest event time of the whole stream, while each group
+judges lateness on its own newest event; the grace keeps a group whose source
+runs behind the rest from losing its open windows."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from detectors.rules.documents import CorrelationSpec
-from detectors.rules.hits import MAX_IDS, Firing, Hit, Outcome, add_sample, samples_between
+from detectors.rules.hits import IDLE_GRACE, MAX_IDS, Firing, Hit, Outcome, add_sample, samples_between
 
 __all__ = ["sequence_expire", "sequence_update"]
 
@@ -150,7 +150,7 @@ def _finish(current: dict[str, Any], spec: CorrelationSpec, lateness: float) -> 
     if current["start"] is not None:
         current["due"] = current["start"] + spec.timespan + lateness
     elif current["q"]:
-        current["due"] = current["q"][-1][0] + spec.timespan + lateness
+        current["due"] = current["q"][-1][0] + spec.timespan + lateness + IDLE_GRACE
     else:
         return None
     return current

@@ -24,7 +24,7 @@ from typing import Any
 
 from detectors.rules import event_count
 from detectors.rules.documents import CorrelationSpec
-from detectors.rules.hits import MAX_IDS, Firing, Hit, Outcome, add_sample, samples_between
+from detectors.rules.hits import IDLE_GRACE, MAX_IDS, Firing, Hit, Outcome, add_sample, samples_between
 
 __all__ = [
     "MAX_CLOSING",
@@ -85,7 +85,7 @@ def count_update(
     if updated.late:
         return Outcome(state, late=True)
     next_state = dict(updated.state)
-    next_state["due"] = next_state["wm"] + spec.timespan + lateness
+    next_state["due"] = next_state["wm"] + spec.timespan + lateness + IDLE_GRACE
     crossing = updated.crossing
     if crossing is None:
         return Outcome(next_state)
@@ -131,7 +131,7 @@ def value_update(
     samples = add_sample(current["ev"], hit)
     inside = {v: e for v, e in values.items() if e[0] >= watermark - spec.timespan}
     next_state = {"v": values, "ev": samples, "wm": watermark, "done": current["done"]}
-    next_state["due"] = watermark + spec.timespan + lateness
+    next_state["due"] = watermark + spec.timespan + lateness + IDLE_GRACE
     if not spec.holds(len(inside)):
         return Outcome(next_state)
     entries = sorted(inside.values(), key=lambda e: e[0])
@@ -226,7 +226,7 @@ def temporal_update(
     present = {r for r, e in seen.items() if e[0] >= watermark - spec.timespan}
     holds = _expression(spec.expression, present) if spec.expression else spec.holds(len(present))
     next_state = {"r": seen, "ev": samples, "wm": watermark, "done": current["done"]}
-    next_state["due"] = watermark + spec.timespan + lateness
+    next_state["due"] = watermark + spec.timespan + lateness + IDLE_GRACE
     if not holds:
         return Outcome(next_state)
     entries = sorted((seen[r] for r in present), key=lambda e: e[0])
@@ -310,7 +310,12 @@ def ordered_update(
     horizon = watermark - spec.timespan - lateness
     chains = [c if c is not None and c[0] >= horizon else None for c in chains]
     samples = add_sample(current["ev"], hit)
-    next_state = {"c": chains, "ev": samples, "wm": watermark, "due": watermark + spec.timespan + lateness}
+    next_state = {
+        "c": chains,
+        "ev": samples,
+        "wm": watermark,
+        "due": watermark + spec.timespan + lateness + IDLE_GRACE,
+    }
     done = chains[-1]
     if done is None:
         return Outcome(next_state)

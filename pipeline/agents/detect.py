@@ -1,7 +1,15 @@
 """The detect agent: canonical events through the rule engine to alerts.
 
 The engine's window state is the Faust table passed in: every change is
-written to its changelog, so a restarted worker continues counting.
+written to its changelog, so a restarted worker continues counting. The table
+places each key by the partitioner (``pipeline.app``), not by the event being
+processed, so the agent can take events in batches without telling the table
+which one is current (``Stream._set_current_event`` would also swap the events
+Faust's take buffer holds while a batch is processed: one lost, one doubled).
+
+The rules are reloaded when their directory changes or on SIGHUP
+(``pipeline.reload``): the engine is read from ``stages`` for every event, so
+a swap takes effect at the next event.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from pydantic import ValidationError
 from detectors.events import AuditEvent
 from pipeline import metrics
 from pipeline.deadletter import DeadLetter
+from pipeline.reload import register_reload
 from pipeline.stages import Stages
 
 __all__ = ["register_detect"]
@@ -29,14 +38,13 @@ def register_detect(
     app: faust.App, stages: Stages, *, source: Any, alerts: Any, dlq: Any, state: Any
 ) -> None:
     progress = metrics.LAST_EVENT_TIME
+    if stages.rules_dir is not None:
+        register_reload(app, stages, stages.rules_dir, alerts=alerts, redactor=stages.redactor)
 
     @app.agent(source, name="detect")
     async def detect(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=BATCH_WAIT):
             for record in batch:
-                # Table writes go to the changelog partition of the "current" event; in a
-                # batch Faust's current event is the last one buffered, so set it per record.
-                stream._set_current_event(record)
                 message = record.message
                 try:
                     event = AuditEvent.model_validate_json(record.value or b"")
