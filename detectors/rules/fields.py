@@ -81,11 +81,21 @@ def resolve(event: AuditEvent, path: str) -> Any:
     return MISSING
 
 
+_MODEL_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _fields_of(model: type[BaseModel]) -> frozenset[str]:
+    found = _MODEL_FIELDS.get(model)
+    if found is None:
+        found = _MODEL_FIELDS[model] = frozenset(model.model_fields)
+    return found
+
+
 def _canonical(event: AuditEvent, parts: list[str]) -> Any:
     value: Any = event
     for index, part in enumerate(parts):
         if isinstance(value, BaseModel):
-            if part not in type(value).model_fields:
+            if part not in _fields_of(type(value)):
                 return MISSING
             value = getattr(value, part)
         elif isinstance(value, dict):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.detectors.test_rule_problems import EXPECTED, TEN_MISTAKES
 from tests.integration.conftest import REPO, Receiver, Topics, Worker, produce, read_topic, wait_until
 
 START = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -27,9 +28,6 @@ x-auditwatch:
 """
 
 PROBE = TICKS.replace("Tick", "Probe").replace("tick", "probe")
-BROKEN = (
-    "title: Broken\nlogsource: {product: acme}\ndetection: {sel: {action|sounds_like: x}, condition: sel}\n"
-)
 
 
 def event(action: str, number: int, actor: str = "alice", **extra: Any) -> bytes:
@@ -100,7 +98,7 @@ def test_hot_reload_while_events_flow_misses_no_event_and_a_broken_set_is_refuse
         produce(kafka_bootstrap, topics.raw, [event("probe", 2000 + i, actor=f"p{i}") for i in range(5)])
         produce(kafka_bootstrap, topics.raw, [event("login", s, actor="bob") for s in (15, 20)])
 
-        (rules / "zz_broken.yml").write_text(BROKEN)
+        (rules / "zz_broken.yml").write_text(TEN_MISTAKES)  # a file with ten mistakes appears
         wait_until(
             lambda: "auditwatch.rules.reload_failed" in alerts_by_rule(receiver),
             60,
@@ -130,8 +128,9 @@ def test_hot_reload_while_events_flow_misses_no_event_and_a_broken_set_is_refuse
         "the open window survived the reload"
     )
     (refused,) = found["auditwatch.rules.reload_failed"]
+    assert refused["count"] == len(EXPECTED) >= 10, refused["evidence"]
     assert any(
-        "zz_broken.yml:3" in e["problem"] and "sounds_like" in e["problem"] for e in refused["evidence"]
+        "zz_broken.yml:9:" in e["problem"] and "sounds_like" in e["problem"] for e in refused["evidence"]
     )
     assert "reload refused, keeping the previous rules" in worker.log()
     assert worker.alive(), worker.log()[-4000:]
