@@ -368,3 +368,21 @@ def test_a_worker_killed_between_grouping_and_sending_neither_loses_nor_doubles(
     time.sleep(8.0)
     assert len(hook.delivered) == 1, "a restart after sending must not send it again"
     third.stop()
+
+
+def test_a_resolved_alert_is_notified_where_asked_then_the_group_is_done(
+    router_worker: Callable[..., Worker], hook: Hook, topics: Topics, kafka_bootstrap: str
+) -> None:
+    router = webhook_router(group_wait="1s")
+    router["global"] = {"resolve_timeout": "3s"}
+    worker = router_worker(router)
+    raised = alert("failed_login_burst", "alice")
+    publish(kafka_bootstrap, topics, [raised])
+
+    firing, resolved = hook.wait_for(2, 60)[:2]
+    assert firing.payload["status"] == "firing" and firing.fingerprints == [raised.id]
+    assert resolved.payload["status"] == "resolved" and resolved.fingerprints == [raised.id]
+    assert resolved.payload["alerts"][0]["status"] == "resolved"
+    time.sleep(3.0)
+    assert len(hook.delivered) == 2, "a resolved group is not notified again"
+    worker.stop()
