@@ -23,7 +23,7 @@ from detectors.errors import RuleLoadError
 from pipeline.cli_archive import archive_app, open_replay_archive
 from pipeline.cli_models import register_model_commands
 from pipeline.cli_routes import alerts_app, routes_app, silence_app
-from pipeline.cli_rules import rules_app
+from pipeline.cli_rules import check_replay, load_replay_expectations, rules_app
 from pipeline.cli_schema import schema_app
 from pipeline.config import AuditwatchConfig, IngestConfig, load_config
 from pipeline.errors import PipelineError
@@ -115,9 +115,14 @@ def replay_command(
     archive: Annotated[
         Path | None, typer.Option("--archive", help="Also archive events and alerts in this directory.")
     ] = None,
+    expect: Annotated[
+        Path | None,
+        typer.Option("--expect", help="Fail unless each rule's alerts meet this expectations file."),
+    ] = None,
 ) -> None:
     """Run the worker's ingest, rules and sinks over files, in-process, with no Kafka."""
     settings = _config(config)
+    expectations = load_replay_expectations(expect) if expect is not None else None
     if input_format is not None:
         settings.ingest = _pin_format(settings, input_format)
     try:
@@ -145,6 +150,8 @@ def replay_command(
     )
     for rule, count in sorted(stats.alerts_by_rule.items()):
         _err.print(f"  {rule}: {count} alert{'s' if count != 1 else ''}", highlight=False)
+    if expectations is not None:
+        check_replay(expectations, stats.alerts_by_rule)
 
 
 def _pin_format(settings: AuditwatchConfig, name: str) -> IngestConfig:

@@ -26,6 +26,7 @@ from detectors.engine import RuleEngine
 from detectors.errors import RuleLoadError
 from detectors.events import AuditEvent
 from detectors.rules import RuleSet, load_ruleset
+from detectors.rules.expectations import Expectations, check_expectations, load_expectations
 from detectors.rules.explain import explain
 from detectors.rules.ruleset import CompiledDetection, rule_files
 from detectors.rules.testing import junit_xml, run_rule_tests
@@ -33,7 +34,7 @@ from pipeline.config import load_config
 from pipeline.errors import PipelineError
 from pipeline.reload import adapt_record
 
-__all__ = ["adapt_record", "rules_app"]
+__all__ = ["adapt_record", "check_replay", "load_replay_expectations", "rules_app"]
 
 rules_app = typer.Typer(help="Work with detection rules.", no_args_is_help=True)
 
@@ -212,3 +213,23 @@ def _read_events(path: Path) -> list[AuditEvent]:
         except ValueError as exc:
             raise _fail(f"{path}: item {number}: {exc}") from None
     return events
+
+
+def load_replay_expectations(path: Path) -> Expectations:
+    """``replay --expect``: the expectations file, or every problem in it and exit 2."""
+    loaded = load_expectations(path)
+    if isinstance(loaded, Expectations):
+        return loaded
+    for problem in loaded:
+        _err.print(str(problem), highlight=False, markup=False)
+    raise _fail(f"{path}: {len(loaded)} problem(s) in the expectations file")
+
+
+def check_replay(expectations: Expectations, counts: dict[str, int]) -> None:
+    """Exit 1, naming each rule, when the replay's alerts do not meet the expectations."""
+    failures = check_expectations(expectations, counts)
+    for failure in failures:
+        _err.print(f"[bold red]expectation not met:[/] {failure}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
+    _err.print(f"expectations met ({len(expectations.expect)} rules)", highlight=False)
