@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import random
@@ -17,7 +18,7 @@ from rich.console import Console
 from alerts.delivery import RetryPolicy
 from alerts.integrations.config import PagerDutyIntegrationConfig, SlackIntegrationConfig
 from alerts.integrations.console import ConsoleNotifier
-from alerts.integrations.delivery import IntegrationSender, ParkedGroupNotification, TokenBucket
+from alerts.integrations.delivery import IntegrationSender, ParkedGroupNotification, SendOutcome, TokenBucket
 from alerts.integrations.file import FileNotifier
 from alerts.integrations.pagerduty import MAX_SUMMARY, PagerDutyNotifier, dedup_key
 from alerts.integrations.slack import SlackNotifier, slack_group_message
@@ -307,3 +308,53 @@ async def test_an_integration_that_raises_is_parked_not_retried(make_alert: Aler
     outcome = await IntegrationSender(Broken(), RetryPolicy(), park).send(notification([make_alert()]))
     assert outcome.attempts == 1 and outcome.parked
     assert parked[0].reason == "not retryable: integration raised RuntimeError: token=[REDACTED] boom"
+
+
+async def test_concurrency_caps_requests_in_flight(make_alert: AlertFactory) -> None:
+    class Slow:
+        name = "team/webhook/0"
+        send_resolved = True
+        running = 0
+        most = 0
+
+        async def notify(self, notification: Notification) -> SendResult:
+            Slow.running += 1
+            Slow.most = max(Slow.most, Slow.running)
+            await asyncio.sleep(0.01)
+            Slow.running -= 1
+            return SendResult.delivered()
+
+    async def park(item: ParkedGroupNotification) -> None:
+        raise AssertionError("nothing should be parked")
+
+    sender = IntegrationSender(Slow(), RetryPolicy(), park, concurrency=2)
+    await asyncio.gather(*(sender.send(notification([make_alert()])) for _ in range(10)))
+    assert Slow.most == 2
+
+
+def test_delivery_metrics_per_receiver_and_integration() -> None:
+    from prometheus_client import REGISTRY
+
+    from pipeline.notify import RouterMetrics
+
+    def value(outcome: str) -> float:
+        sample = REGISTRY.get_sample_value(
+            "auditwatch_router_notifications_total",
+            {"receiver": "metrics-test", "integration": "metrics-test/webhook/0", "outcome": outcome},
+        )
+        return sample or 0.0
+
+    metrics = RouterMetrics()
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    metrics.attempted("metrics-test/webhook/0", SendResult.failed("HTTP 503", retryable=True), 0.2)
+    metrics.retrying("metrics-test/webhook/0", 1.0)
+    metrics.attempted("metrics-test/webhook/0", SendResult.delivered(), 0.1)
+    metrics.finished(
+        "metrics-test/webhook/0", SendOutcome(False, 2, "gave up", True, start, start, parked=True)
+    )
+    assert [value(o) for o in ("sent", "failed", "retried", "parked")] == [1.0, 1.0, 1.0, 1.0]
+    count = REGISTRY.get_sample_value(
+        "auditwatch_router_notification_seconds_count",
+        {"receiver": "metrics-test", "integration": "metrics-test/webhook/0"},
+    )
+    assert count == 2.0
