@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from detectors.engine import RuleEngine
 from detectors.events import AuditEvent
 from detectors.findings import Finding
@@ -329,3 +333,67 @@ def test_a_changed_correlation_starts_afresh_and_an_unchanged_one_keeps_its_wind
     reloaded = engine_for(tmp_path, rules("2m"))  # count_b changed, count_a did not
     found = run(reloaded, [ev("a", 2, number=2), ev("b", 2, number=2)], state)
     assert [f.rule_id for f in found] == ["count_a"]
+
+
+_ACTIONS = st.sampled_from(["a", "b", "c", "z"])
+_STEPS = st.lists(
+    st.tuples(_ACTIONS, st.sampled_from(["u1", "u2", "u3"]), st.integers(min_value=0, max_value=30)),
+    max_size=40,
+)
+
+EVERY_KIND = """\
+title: ec
+name: ec
+correlation: {type: event_count, rules: [rule_a], group-by: [actor.id], timespan: 1m, condition: {gte: 3}}
+---
+title: eq
+name: eq
+correlation: {type: event_count, rules: [rule_b], timespan: 1m, condition: {eq: 2}}
+---
+title: vc
+name: vc
+correlation: {type: value_count, rules: [rule_a, rule_b], timespan: 2m, condition: {gte: 2, field: actor.id}}
+---
+title: t
+name: t
+correlation: {type: temporal, rules: [rule_a, rule_b], group-by: [actor.id], timespan: 1m}
+---
+title: o
+name: o
+correlation: {type: temporal_ordered, rules: [rule_a, rule_c], timespan: 1m}
+---
+title: s
+name: s
+correlation:
+  type: sequence
+  group-by: [actor.id]
+  timespan: 1m
+  steps: [{rule: rule_a, count: 2}, {rule: rule_c, absent: true}]
+  until: [rule_b]
+---
+title: n
+name: n
+correlation: {type: new_terms, rules: [rule_c], fields: [actor.id], timespan: 5m, max-terms: 2}
+"""
+
+
+@settings(max_examples=60)
+@given(steps=_STEPS)
+def test_any_stream_keeps_state_json_and_gives_the_same_alerts_through_a_changelog(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, str, int]]
+) -> None:
+    engine = engine_for(tmp_path_factory.mktemp("rules"), EVERY_KIND)
+    replayed = RuleEngine(engine.ruleset)
+    second, events = 0, []
+    for number, (action, actor, gap) in enumerate(steps):
+        second += gap
+        events.append(ev(action, second, actor, number))
+    state: dict[str, Any] = {}
+    through_json: dict[str, Any] = {}
+    direct, restored = [], []
+    for event in events:
+        direct += engine.evaluate(event, state).findings
+        restored += replayed.evaluate(event, through_json).findings
+        through_json = json.loads(json.dumps(through_json))
+        assert len(json.dumps(state)) < 100_000
+    assert [f.model_dump() for f in restored] == [f.model_dump() for f in direct]
