@@ -53,7 +53,13 @@ def title_for(finding: Finding) -> str:
 
 
 def summary_for(finding: Finding) -> str:
-    """One sentence: who did what, where, how many times and when."""
+    """One sentence: who did what, where, how many times and when.
+
+    A rule's own output template (``Finding.summary``) wins: its author knows
+    best how the finding reads.
+    """
+    if finding.summary:
+        return finding.summary
     evidence = finding.evidence
     parts = [_what(finding.count, _distinct(evidence, "outcome"), _distinct(evidence, "action"))]
     who = _who(finding)

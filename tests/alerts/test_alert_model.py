@@ -214,3 +214,9 @@ def test_alert_is_frozen(make_alert: AlertFactory) -> None:
 
     with pytest.raises(ValidationError):
         alert.title = "changed"  # type: ignore[misc]
+
+
+def test_a_rules_own_summary_template_wins(make_finding: FindingFactory) -> None:
+    finding = make_finding(summary="alice failed 5 logins from 203.0.113.7 password=hunter2")
+    alert = build_alert(finding)
+    assert alert.summary == f"alice failed 5 logins from 203.0.113.7 password={REDACTED}"
