@@ -220,6 +220,5 @@ def produce(
     _err.print(f"published {sent} records to {target} at {settings.kafka.bootstrap}", highlight=False)
 
 
-
 def main() -> None:
     app()
