@@ -42,14 +42,10 @@ RULE_SUFFIXES = (".yml", ".yaml")
 
 
 @dataclass(frozen=True)
-class CompiledDetection:
-    """A Sigma detection rule, ready to test events."""
+class _CompiledRule:
+    """What every compiled rule has: its metadata, and the key and severity from it."""
 
     meta: RuleMeta
-    logsource: Logsource
-    block: Block
-    emits: bool
-    exceptions: tuple[CompiledException, ...] = ()
 
     @property
     def key(self) -> str:
@@ -58,6 +54,16 @@ class CompiledDetection:
     @property
     def severity(self) -> Severity:
         return self.meta.severity
+
+
+@dataclass(frozen=True)
+class CompiledDetection(_CompiledRule):
+    """A Sigma detection rule, ready to test events."""
+
+    logsource: Logsource
+    block: Block
+    emits: bool
+    exceptions: tuple[CompiledException, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -71,21 +77,12 @@ class CompiledDetection:
 
 
 @dataclass(frozen=True)
-class CompiledCorrelation:
+class CompiledCorrelation(_CompiledRule):
     """A correlation over other rules' matches."""
 
-    meta: RuleMeta
     spec: CorrelationSpec
     emits: bool
     exceptions: tuple[CompiledException, ...] = ()
-
-    @property
-    def key(self) -> str:
-        return self.meta.key
-
-    @property
-    def severity(self) -> Severity:
-        return self.meta.severity
 
     @property
     def kind(self) -> str:
