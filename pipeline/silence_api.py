@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from alerts.router.matchers import Matcher, MatchType
 from alerts.router.silence import Silence, Silences, new_silence
 
-__all__ = ["silence_api", "silence_document"]
+__all__ = ["parse_silence", "silence_api", "silence_document"]
 
 Write = Callable[[Iterable[Silence]], Awaitable[None]]
 
@@ -68,6 +68,28 @@ def _time(value: Any, name: str) -> datetime:
     return moment
 
 
+def parse_silence(body: Any, now: datetime) -> Silence:
+    """A new silence from an Alertmanager v2 body; ``ValueError`` says what is wrong with it.
+
+    Shared with the authenticated API (``pipeline.api``), so both accept the same bodies.
+    """
+    if not isinstance(body, dict):
+        raise ValueError("send one silence as a JSON object")
+    try:
+        return new_silence(
+            [_matcher_text(item) for item in body.get("matchers") or []],
+            _time(body.get("startsAt"), "startsAt"),
+            _time(body.get("endsAt"), "endsAt"),
+            str(body.get("createdBy") or ""),
+            str(body.get("comment") or ""),
+            now=now,
+        )
+    except ValidationError as exc:
+        raise ValueError(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from None
+
+
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
@@ -88,19 +110,7 @@ def silence_api(
     @routes.post("/api/v2/silences")
     async def add(request: web.Request) -> web.Response:
         try:
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise ValueError("send one silence as a JSON object")
-            silence = new_silence(
-                [_matcher_text(item) for item in body.get("matchers") or []],
-                _time(body.get("startsAt"), "startsAt"),
-                _time(body.get("endsAt"), "endsAt"),
-                str(body.get("createdBy") or ""),
-                str(body.get("comment") or ""),
-                now=now(),
-            )
-        except ValidationError as exc:
-            return _error(400, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+            silence = parse_silence(await request.json(), now())
         except (ValueError, json.JSONDecodeError) as exc:
             return _error(400, str(exc))
         await write([silence])
