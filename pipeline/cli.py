@@ -20,6 +20,7 @@ from rich.console import Console
 
 from alerts.errors import AlertError
 from detectors.errors import RuleLoadError
+from pipeline.cli_access import access_app
 from pipeline.cli_archive import archive_app, open_replay_archive
 from pipeline.cli_models import register_model_commands
 from pipeline.cli_routes import alerts_app, routes_app, silence_app
@@ -47,6 +48,7 @@ app.add_typer(silence_app, name="silence")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
 app.add_typer(schema_app, name="schema")
+app.add_typer(access_app, name="access")
 register_model_commands(app)
 
 _err = Console(stderr=True, soft_wrap=True)  # one message, one line: grep- and editor-friendly
