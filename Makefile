@@ -16,7 +16,9 @@ LINT_PATHS := pipeline detectors alerts sdk examples tests bench scripts
 help:
 	@echo "make install      create $(VENV) and install auditwatch with dev extras"
 	@echo "make demo         replay config/samples/demo.jsonl through the pipeline"
-	@echo "make test         start local Kafka, run ruff, mypy, rule lint and pytest, stop Kafka"
+	@echo "make test         start local Kafka, run ruff, mypy, rule lint and pytest (browser tests in"
+	@echo "                  Debian's headless chromium, installed by scripts/browser.sh; screenshots"
+	@echo "                  in var/screenshots/, the CI artefacts), stop Kafka"
 	@echo "make lint         ruff + mypy"
 	@echo "make bench        run the benchmarks (python -m bench)"
 	@echo "make kafka-start  start the local Kafka broker ($(KAFKA) start)"
@@ -51,6 +53,9 @@ test: install
 	$(VENV_BIN)/auditwatch rules lint config/rules; \
 	$(VENV_BIN)/auditwatch rules test config/rules --junit var/junit-rules.xml; \
 	$(VENV_BIN)/auditwatch routes test --config config/router.yaml --cases config/router_cases.yaml; \
+	AUDITWATCH_CHROMIUM=$$(scripts/browser.sh); \
+	export AUDITWATCH_CHROMIUM; \
+	mkdir -p var/screenshots; \
 	$(VENV_BIN)/python -m pytest -q -ra
 
 lint: install
