@@ -20,6 +20,7 @@ from rich.console import Console
 
 from alerts.errors import AlertError
 from detectors.errors import RuleLoadError
+from detectors.models.errors import DetectorConfigError
 from pipeline.cli_access import access_app
 from pipeline.cli_archive import archive_app, open_replay_archive
 from pipeline.cli_models import register_model_commands
@@ -87,7 +88,7 @@ def worker(
     settings = _config(config)
     try:
         run_worker(settings, loglevel)
-    except (PipelineError, RuleLoadError, AlertError) as exc:
+    except (PipelineError, RuleLoadError, DetectorConfigError, AlertError) as exc:
         raise _fail(str(exc)) from None
 
 
@@ -129,7 +130,7 @@ def replay_command(
         settings.ingest = _pin_format(settings, input_format)
     try:
         stages = build_stages(settings, rules_dir=rules)
-    except RuleLoadError as exc:
+    except (RuleLoadError, DetectorConfigError) as exc:
         raise _fail(str(exc)) from None
     stats = ReplayStats()
     with ExitStack() as stack:

@@ -15,6 +15,7 @@ Environment variables (all optional):
 | ``AUDITWATCH_PARTITIONS``     | ``kafka.partitions`` |
 | ``AUDITWATCH_TOPIC_PREFIX``   | ``topics.prefix``    |
 | ``AUDITWATCH_RULES_DIR``      | ``rules.dir``        |
+| ``AUDITWATCH_DETECTORS_DIR``  | ``detectors.dir``    |
 | ``AUDITWATCH_METRICS_PORT``   | ``metrics.port``     |
 | ``AUDITWATCH_STATE_DIR``      | ``kafka.state_dir``  |
 """
@@ -104,6 +105,17 @@ class RulesConfig(_Section):
     dir: Path = Path("rules")
 
 
+class DetectorsConfig(_Section):
+    """The anomaly models (``detectors.models``): off unless a config turns them on.
+
+    Off by default so a config written before the models existed keeps its
+    behaviour and cost; ``config/auditwatch.yaml`` turns them on.
+    """
+
+    dir: Path = Path("detectors")
+    enabled: bool = False
+
+
 class MetricsConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535, description="0 disables the metrics endpoint")
@@ -114,6 +126,7 @@ class AuditwatchConfig(_Section):
     topics: TopicsConfig = Field(default_factory=TopicsConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
@@ -127,6 +140,7 @@ class _EnvOverrides(BaseSettings):
     partitions: int | None = None
     topic_prefix: str | None = None
     rules_dir: Path | None = None
+    detectors_dir: Path | None = None
     metrics_port: int | None = None
     state_dir: Path | None = None
 
@@ -153,6 +167,8 @@ def load_config(path: Path | None = None) -> AuditwatchConfig:
     config = _apply_env(config)
     if not config.rules.dir.is_absolute():
         config.rules.dir = base / config.rules.dir
+    if not config.detectors.dir.is_absolute():
+        config.detectors.dir = base / config.detectors.dir
     if config.alerts.router is not None and not config.alerts.router.is_absolute():
         config.alerts = config.alerts.model_copy(update={"router": base / config.alerts.router})
     if config.alerts.router is not None:
@@ -192,6 +208,7 @@ def _apply_env(config: AuditwatchConfig) -> AuditwatchConfig:
         ("kafka", "state_dir"): env.state_dir,
         ("topics", "prefix"): env.topic_prefix,
         ("rules", "dir"): env.rules_dir,
+        ("detectors", "dir"): env.detectors_dir,
         ("metrics", "port"): env.metrics_port,
     }
     for (section, key), value in updates.items():

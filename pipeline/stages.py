@@ -13,6 +13,7 @@ from alerts.model import Alert, build_alert
 from alerts.redact import Redactor
 from detectors.engine import RuleEngine, StateStore
 from detectors.events import AuditEvent
+from detectors.models import ModelSet
 from detectors.rules import RuleSet, load_ruleset
 from pipeline import metrics
 from pipeline.config import AuditwatchConfig
@@ -34,6 +35,9 @@ class Stages:
     redactor: Redactor = field(default_factory=Redactor)
     rules_dir: Path | None = None
     """Where the rules came from; the worker watches it and reloads them (``pipeline.reload``)."""
+    models: ModelSet | None = None
+    """The anomaly models (``detectors.dir``), or None when they are off. Replay runs these; the
+    worker runs one copy per partition (``pipeline.partition_models``) and passes it to ``detect``."""
 
     def ingest(self, payload: bytes | None, source_name: str | None = None) -> Accepted | Rejection:
         metrics.RECORDS_IN.inc()
@@ -45,12 +49,21 @@ class Stages:
             metrics.EVENTS_DEAD_LETTERED.inc()
         return outcome
 
-    def detect(self, event: AuditEvent, state: StateStore) -> list[Alert]:
+    def detect(self, event: AuditEvent, state: StateStore, models: ModelSet | None = None) -> list[Alert]:
+        """Rules, then the anomaly models (``models``, else ``self.models``), over one event.
+
+        The models' per-entity state and checkpoints share ``state`` with the rules'
+        windows (their keys start with ``model|``), so one changelog restores both.
+        """
         result = self.engine.evaluate(event, state)
         metrics.EVENTS_EVALUATED.inc()
         for rule in result.late_for:
             metrics.EVENTS_LATE.labels(rule=rule).inc()
-        alerts = [build_alert(finding, redactor=self.redactor) for finding in result.findings]
+        findings = list(result.findings)
+        models = models if models is not None else self.models
+        if models is not None:
+            findings += models.evaluate(event, state)
+        alerts = [build_alert(finding, redactor=self.redactor) for finding in findings]
         for alert in alerts:
             metrics.ALERTS_RAISED.labels(rule=alert.rule_id, severity=alert.severity.label).inc()
         return alerts
@@ -59,9 +72,15 @@ class Stages:
 def build_stages(
     config: AuditwatchConfig, rules: RuleSet | None = None, rules_dir: Path | None = None
 ) -> Stages:
-    """Stages from the config; raises ``RuleLoadError`` if the rules do not load."""
+    """Stages from the config.
+
+    Raises ``RuleLoadError`` if the rules do not load and ``DetectorConfigError`` if the
+    detectors do not (each lists every problem with its file and line).
+    """
     directory = rules_dir or config.rules.dir
     ruleset = rules if rules is not None else load_ruleset([directory])
+    detectors = config.detectors
+    models = ModelSet.from_paths([detectors.dir], checkpoint_every=0) if detectors.enabled else None
     ingest = config.ingest
     context = FormatContext(
         default_timezone=ingest.default_timezone,
@@ -75,4 +94,5 @@ def build_stages(
         max_record_bytes=ingest.max_record_bytes,
         redactor=config.alerts.redactor(),
         rules_dir=None if rules is not None else directory,
+        models=models,
     )

@@ -10,12 +10,20 @@ Faust's take buffer holds while a batch is processed: one lost, one doubled).
 The rules are reloaded when their directory changes or on SIGHUP
 (``pipeline.reload``): the engine is read from ``stages`` for every event, so
 a swap takes effect at the next event.
+
+The anomaly models, when on, run one ``ModelSet`` per partition
+(``pipeline.partition_models``), with their per-entity state in the same table.
+At the end of each batch the models of the partitions it touched are
+checkpointed into the table, before the batch's offsets are acknowledged: the
+commit flushes the changelog first, so a restarted worker resumes them warm.
+A revoked partition's models are dropped and restored from the changelog if
+the partition comes back.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import faust
 from pydantic import ValidationError
@@ -23,6 +31,7 @@ from pydantic import ValidationError
 from detectors.events import AuditEvent
 from pipeline import metrics
 from pipeline.deadletter import DeadLetter
+from pipeline.partition_models import PartitionModels
 from pipeline.reload import register_reload
 from pipeline.stages import Stages
 
@@ -40,10 +49,19 @@ def register_detect(
     progress = metrics.LAST_EVENT_TIME
     if stages.rules_dir is not None:
         register_reload(app, stages, stages.rules_dir, alerts=alerts, redactor=stages.redactor)
+    models = PartitionModels(stages.models) if stages.models is not None else None
+    if models is not None:
+        events_topic = source.get_topic_name()
+
+        async def forget_models(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+            models.forget(tp.partition for tp in (args[0] if args else ()) if tp.topic == events_topic)
+
+        app.on_partitions_revoked.connect(cast(Any, forget_models))  # mode types the handler too narrowly
 
     @app.agent(source, name="detect")
     async def detect(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=BATCH_WAIT):
+            touched: set[int] = set()
             for record in batch:
                 message = record.message
                 try:
@@ -60,6 +78,12 @@ def register_detect(
                     )
                     await dlq.send(key=message.key, value=letter.to_json_bytes())
                     continue
-                for alert in stages.detect(event, state):
+                partition_models = None
+                if models is not None:
+                    partition_models = models.get(message.partition)
+                    touched.add(message.partition)
+                for alert in stages.detect(event, state, partition_models):
                     await alerts.send(key=alert.id.encode(), value=alert.to_json_bytes())
                 progress.labels(partition=str(message.partition)).set(time.time())
+            if models is not None:
+                models.checkpoint(touched, state)  # before this batch's offsets are acknowledged
