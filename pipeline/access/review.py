@@ -34,8 +34,9 @@ PROPOSAL_RULE = (
     "Each role keeps only what its members used in the window. A granted pattern nobody used is dropped. "
     "A wildcard pattern is kept as it is only when its whole family was used: every permission it matches "
     "that anyone used or attempted in the window (at least two) was used by the role's members; "
-    "otherwise it is replaced by the permissions the members used. Without a policy, each principal "
-    "gets a role of its own listing exactly what it used."
+    "otherwise it is replaced by the permissions the members used. A member keeps only the roles that "
+    "granted something it used; a member who used none, and a role left with nothing, are removed. "
+    "Without a policy, each principal gets a role of its own listing exactly what it used."
 )
 
 
@@ -160,11 +161,9 @@ def build_review(
                     proposed=allow,
                 )
             )
-            proposed_roles[role_name] = {"allow": allow}
-        proposed = {
-            "roles": proposed_roles,
-            "members": {m: list(rs) for m, rs in sorted(policy.members.items())},
-        }
+            if allow:
+                proposed_roles[role_name] = {"allow": allow}
+        proposed = {"roles": proposed_roles, "members": _kept_members(policy, granted_use)}
     else:
         proposed = {
             "roles": {p.principal: {"allow": [u.action for u in p.used]} for p in principals if p.used},
@@ -186,6 +185,15 @@ def build_review(
         proposed_policy=proposed,
         proposal_rule=PROPOSAL_RULE,
     )
+
+
+def _kept_members(policy: Policy, granted_use: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Each member keeps the roles that granted something it used; a member left with none goes."""
+    kept = {
+        member: [r for r in roles if any(r in policy.granting_roles(member, p) for p in granted_use[member])]
+        for member, roles in sorted(policy.members.items())
+    }
+    return {member: roles for member, roles in kept.items() if roles}
 
 
 def review_events(

@@ -36,7 +36,7 @@ Proposal: storage-service's s3:* becomes [s3:GetObject, s3:PutObject], because s
 (analyst, admin) is in s3:*'s family and svc-00 never used it; sales keeps crm:* and docs:*,
 whose families ({ViewAccount, UpdateOpportunity}, {View, Edit}) its members used whole; admin
 keeps iam:List* (family {ListUsers, ListRoles}, both used) and turns iam:Get* into iam:GetUser
-(a family of one is written out).
+(a family of one is written out). user099, never seen, loses its membership.
 """
 
 from __future__ import annotations
@@ -156,3 +156,6 @@ def test_proposed_policy(review: AccessReview) -> None:
         "allow": ["ec2:DescribeInstances", "k8s:get", "logs:GetLogEvents", "s3:GetObject", "s3:PutObject"]
     }
     assert roles["queue-service"] == {"allow": ["sqs:ReceiveMessage", "sqs:SendMessage"]}
+    members = review.proposed_policy["members"]
+    assert "user099" not in members  # never seen: the membership goes
+    assert members["user005"] == ["sso-user", "engineer"] and members["svc-00"] == ["storage-service"]
