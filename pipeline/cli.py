@@ -27,6 +27,7 @@ from pipeline.cli_models import register_model_commands
 from pipeline.cli_routes import alerts_app, routes_app, silence_app
 from pipeline.cli_rules import check_replay, load_replay_expectations, rules_app
 from pipeline.cli_schema import schema_app
+from pipeline.cli_token import token_app
 from pipeline.config import AuditwatchConfig, IngestConfig, load_config
 from pipeline.errors import PipelineError
 from pipeline.notify import build_dispatcher
@@ -50,6 +51,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(archive_app, name="archive")
 app.add_typer(schema_app, name="schema")
 app.add_typer(access_app, name="access")
+app.add_typer(token_app, name="token")
 register_model_commands(app)
 
 _err = Console(stderr=True, soft_wrap=True)  # one message, one line: grep- and editor-friendly

@@ -17,6 +17,7 @@ Environment variables (all optional):
 | ``AUDITWATCH_RULES_DIR``      | ``rules.dir``        |
 | ``AUDITWATCH_DETECTORS_DIR``  | ``detectors.dir``    |
 | ``AUDITWATCH_METRICS_PORT``   | ``metrics.port``     |
+| ``AUDITWATCH_API_PORT``       | ``api.port``         |
 | ``AUDITWATCH_STATE_DIR``      | ``kafka.state_dir``  |
 """
 
@@ -62,9 +63,13 @@ class TopicsConfig(_Section):
     alerts_dlq: str = "audit.alerts.dlq"
     alerts_routed: str = "audit.alerts.routed"  # alerts keyed by aggregation group, for the router
     silences: str = "audit.silences"  # compacted: the router's silences, by id
+    alert_status: str = "audit.alerts.status"  # compacted: acknowledged/resolved, by alert id (the API)
 
     def name(
-        self, topic: Literal["raw", "events", "dlq", "alerts", "alerts_dlq", "alerts_routed", "silences"]
+        self,
+        topic: Literal[
+            "raw", "events", "dlq", "alerts", "alerts_dlq", "alerts_routed", "silences", "alert_status"
+        ],
     ) -> str:
         return f"{self.prefix}{getattr(self, topic)}"
 
@@ -121,6 +126,15 @@ class MetricsConfig(_Section):
     port: int = Field(default=0, ge=0, le=65535, description="0 disables the metrics endpoint")
 
 
+class ApiConfig(_Section):
+    """The worker's HTTP API (``pipeline.api``); off unless ``port`` is set."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="0 disables the API")
+    tokens_file: Path = Field(default=Path("var/api-tokens.json"), description="relative to the config file")
+    anonymous: bool = Field(default=False, description="callers without a token get the viewer role (demos)")
+
+
 class AuditwatchConfig(_Section):
     kafka: KafkaConfig = Field(default_factory=KafkaConfig)
     topics: TopicsConfig = Field(default_factory=TopicsConfig)
@@ -130,6 +144,7 @@ class AuditwatchConfig(_Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
 
 class _EnvOverrides(BaseSettings):
@@ -142,6 +157,7 @@ class _EnvOverrides(BaseSettings):
     rules_dir: Path | None = None
     detectors_dir: Path | None = None
     metrics_port: int | None = None
+    api_port: int | None = None
     state_dir: Path | None = None
 
 
@@ -167,6 +183,8 @@ def load_config(path: Path | None = None) -> AuditwatchConfig:
     config = _apply_env(config)
     if not config.rules.dir.is_absolute():
         config.rules.dir = base / config.rules.dir
+    if not config.api.tokens_file.is_absolute():
+        config.api.tokens_file = base / config.api.tokens_file
     if not config.detectors.dir.is_absolute():
         config.detectors.dir = base / config.detectors.dir
     if config.alerts.router is not None and not config.alerts.router.is_absolute():
@@ -210,6 +228,7 @@ def _apply_env(config: AuditwatchConfig) -> AuditwatchConfig:
         ("rules", "dir"): env.rules_dir,
         ("detectors", "dir"): env.detectors_dir,
         ("metrics", "port"): env.metrics_port,
+        ("api", "port"): env.api_port,
     }
     for (section, key), value in updates.items():
         if value is not None:

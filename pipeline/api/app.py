@@ -29,10 +29,11 @@ from detectors.events import AuditEvent
 from pipeline.api.audit import AuditRing, api_event
 from pipeline.api.auth import PRINCIPAL_KEY, Gate, Principal
 from pipeline.api.backend import ApiBackend
-from pipeline.api.errors import ApiError, TokenStoreError, TransitionError, UnknownAlertError
+from pipeline.api.errors import ApiError, TransitionError, UnknownAlertError
 from pipeline.api.routes_alerts import alert_routes
 from pipeline.api.routes_ops import ops_routes
 from pipeline.api.tokens import TokenStore
+from pipeline.errors import PipelineError
 
 __all__ = ["STATIC_DIR", "Emit", "create_api"]
 
@@ -113,21 +114,24 @@ def create_api(backend: ApiBackend, tokens: TokenStore, emit: Emit, anonymous: b
 
     app.add_middleware(_AuditCalls, record=record)
 
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        status = 400
-        if isinstance(exc, UnknownAlertError):
-            status = 404
-        elif isinstance(exc, TransitionError):
-            status = 409
-        elif isinstance(exc, TokenStoreError):
-            status = 400
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+    @app.exception_handler(PipelineError)
+    async def refused(request: Request, exc: PipelineError) -> JSONResponse:
+        """The API's own errors, and Kafka not taking a change (a status, a silence: nothing
+        changed, the caller may retry)."""
+        return JSONResponse({"detail": str(exc)}, status_code=_status_of(exc))
 
     alert_routes(app)
     ops_routes(app)
     _dashboard(app)
     return app
+
+
+def _status_of(exc: PipelineError) -> int:
+    if isinstance(exc, UnknownAlertError):
+        return 404
+    if isinstance(exc, TransitionError):
+        return 409
+    return 400 if isinstance(exc, ApiError) else 503
 
 
 def _caller(gate: Gate, scope: Scope) -> Principal | None:

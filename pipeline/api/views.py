@@ -72,7 +72,10 @@ def trends_view(
     return {
         "alerts_over_time": buckets,
         "events_by_source": {source: int(n) for source, n in sorted(sources.items())},
-        "top_entities": [{"entity": e, "alerts": n} for e, n in entities.most_common(top)],
+        "top_entities": [
+            {"entity": e, "alerts": n}
+            for e, n in sorted(entities.items(), key=lambda en: (-en[1], en[0]))[:top]
+        ],
     }
 
 
@@ -100,7 +103,7 @@ class RateMeter:
 
 
 def health_view(
-    rate: RateMeter,
+    rate: Callable[[], float],
     last_checkpoint: dict[str, Any] | None = None,
     now: float | None = None,
     registry: CollectorRegistry = REGISTRY,
