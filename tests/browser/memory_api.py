@@ -27,6 +27,7 @@ from alerts.model import Alert
 from detectors.events import Actor, AuditEvent, Origin, Outcome, Resource
 from detectors.rules.ruleset import load_ruleset
 from pipeline import metrics
+from pipeline.access.policy import Policy
 from pipeline.access.review import review_events
 from pipeline.api.app import create_api
 from pipeline.api.backend import ApiBackend
@@ -88,8 +89,15 @@ async def serve() -> None:
     now = datetime.now(UTC)
     events = usage_events(now)
 
+    policy = Policy.model_validate(
+        {
+            "roles": {"reader": {"allow": ["s3:GetObject", "s3:PutObject"]}, "ops": {"allow": ["ec2:*"]}},
+            "members": {"alice": ["reader"], "deploy-bot": ["ops"], "carol": ["reader"]},
+        }
+    )
+
     async def access_review(since: str) -> Any:
-        return review_events(events, since).model_dump(mode="json")
+        return review_events(events, since, policy=policy).model_dump(mode="json")
 
     backend = ApiBackend(ruleset=lambda: ruleset, access_review=access_review)
     emitted: list[AuditEvent] = []

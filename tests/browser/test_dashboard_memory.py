@@ -152,11 +152,14 @@ def test_trends_rules_health_and_access_review_render_with_data(
 
     # Access review tab: the principals observed, with what they used and were denied.
     page.click("#tab-access")
-    body = page.locator("#access-body")
-    expect(body).to_contain_text("alice")
-    expect(body).to_contain_text("s3:GetObject")
-    expect(body).to_contain_text("iam:CreateUser")
-    expect(body).to_contain_text("deploy-bot")
+    alice = page.locator('#access-body tr[data-principal="alice"]')
+    expect(alice.locator(".used li")).to_have_text(["s3:GetObject \u00d72"])
+    expect(alice.locator(".denied li")).to_have_text(["iam:CreateUser \u00d71"])
+    expect(alice.locator(".unused li")).to_have_text(["s3:PutObject"])
+    carol = page.locator('#access-body tr[data-principal="carol"]')  # in the policy, never seen
+    expect(carol).to_have_class("dormant")
+    expect(carol).to_contain_text("not seen")
+    expect(page.locator('#access-body tr[data-role="reader"] .proposed li')).to_have_text(["s3:GetObject"])
     expect(page.locator("#dashboard")).to_be_hidden()
     shot(page, "access-review")
     page.fill("#access-since", "nonsense")

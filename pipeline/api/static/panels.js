@@ -116,34 +116,12 @@
       : el("tr", {}, el("td", { colspan: 7, className: "muted" }, "No API calls recorded yet.")));
   }
 
-  /** Any JSON as nested HTML: objects as definition lists, lists of objects as tables. */
-  function render(value, depth = 0) {
-    if (Array.isArray(value)) {
-      if (!value.length) return el("span", { className: "muted" }, "none");
-      if (value.every((v) => v && typeof v === "object" && !Array.isArray(v))) {
-        const keys = [...new Set(value.flatMap((v) => Object.keys(v)))];
-        return el("table", { className: "grid" },
-          el("thead", {}, el("tr", {}, keys.map((k) => el("th", {}, k)))),
-          el("tbody", {}, value.map((v) => el("tr", {}, keys.map((k) => el("td", {}, render(v[k], depth + 1)))))));
-      }
-      if (value.every((v) => v === null || typeof v !== "object")) {
-        return el("ul", { className: "chips" }, value.map((v) => el("li", {}, text(v))));
-      }
-      return el("ol", {}, value.map((v) => el("li", {}, render(v, depth + 1))));
-    }
-    if (value && typeof value === "object") {
-      return el("dl", { className: depth ? "kv nested" : "kv" },
-        Object.entries(value).map(([k, v]) => [el("dt", {}, k), el("dd", {}, render(v, depth + 1))]));
-    }
-    return el("span", {}, text(value));
-  }
-
   async function access() {
     const since = byId("access-since").value || "90d";
     AW.showError("access-error", "");
     try {
       const body = await api(`/api/v1/access/review${query({ since })}`);
-      fill(byId("access-body"), render(body));
+      fill(byId("access-body"), AW.accessView.render(body));
     } catch (err) {
       AW.showError("access-error", `Access review failed: ${err.message}`);
     }
