@@ -22,6 +22,7 @@
     expanded: new Set(),   // alert ids whose evidence is shown
     forms: new Map(),      // alert id -> "resolve" | "silence" (an open form)
     notes: new Map(),      // alert id -> message shown in the action row
+    lastIds: "",           // what the last poll showed, to tell the other panels when it changes
   };
 
   function canRespond() {
@@ -67,6 +68,11 @@
       }
     }
     byId("alerts-empty").hidden = records.length > 0;
+    const ids = records.map((r) => `${r.alert.id}:${r.status}`).join(",");
+    if (ids !== feed.lastIds) {
+      feed.lastIds = ids;
+      if (AW.onAlertsChanged) AW.onAlertsChanged();
+    }
   }
 
   function rerender(id) {
@@ -241,6 +247,7 @@
     feed.expanded.clear();
     feed.forms.clear();
     feed.notes.clear();
+    feed.lastIds = "";
   }
 
   AW.alerts = { refresh, reset };

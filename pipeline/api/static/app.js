@@ -52,6 +52,12 @@
     poll("audit", true);
   };
 
+  /** New or changed alerts move the trends and the rules' alert counts: redraw them now. */
+  AW.onAlertsChanged = () => {
+    poll("trends", true);
+    poll("rules", true);
+  };
+
   function showTab(name) {
     for (const button of document.querySelectorAll("#tabs .tab")) {
       button.classList.toggle("active", button.dataset.tab === name);
