@@ -1,16 +1,19 @@
 """Permission names and the ``*`` wildcards of a policy, IAM style.
 
 A permission is ``service:Operation`` (``s3:GetObject``), whatever the event's
-source. ``permission_of`` derives it from a canonical event:
+source. ``permission_of`` derives it from a canonical event, the service being
+the AWS service for AWS calls and the reporting system otherwise:
 
 - an action that already holds a ``:`` is taken as it is (``s3:GetObject``);
 - a CloudTrail event (``origin.service`` ``s3.amazonaws.com``, action
   ``GetObject``) gets the service's prefix: ``s3:GetObject``;
-- a dotted action (the simulator's and the SDK's ``service.Operation``:
-  ``s3.GetObject``, ``k8s.get``, ``auditwatch.api.alerts.ack``) is split at its
-  first dot: ``s3:GetObject``, ``k8s:get``, ``auditwatch:api.alerts.ack``;
-- a bare verb (``login``, a Kubernetes ``get``) is qualified by the reporting
-  system: ``acme.sso:login``, ``kubernetes:get``.
+- an ``aws.cloudtrail`` event without a service whose action is dotted (the
+  simulator's and the SDK's shorthand ``s3.GetObject``) is split at its first
+  dot: ``s3:GetObject``;
+- an action that starts with its system's name and a dot is split there
+  (auditwatch's own ``auditwatch.api.alerts.ack`` -> ``auditwatch:api.alerts.ack``);
+- any other action is qualified by the reporting system: ``acme.sso:login``,
+  ``okta:user.session.start``, ``k8s.audit:get``.
 
 So one policy language covers every source, and a policy written for
 CloudTrail's names applies to the simulator's.
@@ -42,6 +45,7 @@ _SERVICE = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 _OPERATION = r"[A-Za-z0-9_.\-/*]+"
 _PATTERN = re.compile(rf"^(?:\*|{_SERVICE}:{_OPERATION})$")
 _AWS_SUFFIX = ".amazonaws.com"
+_CLOUDTRAIL = "aws.cloudtrail"
 
 
 def permission_of(event: AuditEvent) -> str:
@@ -49,13 +53,13 @@ def permission_of(event: AuditEvent) -> str:
     action = event.action
     if ":" in action:
         return action
-    service = event.origin.service or ""
+    system, service = event.origin.system, event.origin.service or ""
     if service.endswith(_AWS_SUFFIX):
         return f"{service.removesuffix(_AWS_SUFFIX)}:{action}"
     head, dot, rest = action.partition(".")
-    if dot and head and rest:
+    if dot and head and rest and (system == _CLOUDTRAIL or head == system):
         return f"{head}:{rest}"
-    return f"{event.origin.system}:{action}"
+    return f"{system}:{action}"
 
 
 def pattern_problem(pattern: object) -> str | None:

@@ -15,20 +15,24 @@ from datetime import UTC, datetime, timedelta
 
 from pipeline.errors import ConfigError
 
-__all__ = ["Window", "parse_duration", "parse_now"]
+__all__ = ["DurationError", "Window", "parse_duration", "parse_now"]
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
 _UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 
 
+class DurationError(ConfigError, ValueError):
+    """A bad ``since``: a ``ConfigError`` to the CLI, a ``ValueError`` (HTTP 400) to the API."""
+
+
 def parse_duration(text: str) -> timedelta:
-    """``90d``, ``12h`` or ``30m``; ``ConfigError`` saying what to write otherwise."""
+    """``90d``, ``12h`` or ``30m``; ``DurationError`` saying what to write otherwise."""
     match = _DURATION.match(text)
     if match is None:
-        raise ConfigError(f"duration {text!r}: write a whole number and d, h or m, e.g. 90d, 12h or 30m")
+        raise DurationError(f"duration {text!r}: write a whole number and d, h or m, e.g. 90d, 12h or 30m")
     amount = int(match.group(1))
     if amount == 0:
-        raise ConfigError(f"duration {text!r}: must be longer than zero")
+        raise DurationError(f"duration {text!r}: must be longer than zero")
     return amount * _UNITS[match.group(2)]
 
 

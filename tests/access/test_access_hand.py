@@ -3,7 +3,7 @@
 data/stream.jsonl, window 30d back from 2026-03-31T00:00Z = [2026-03-01, 2026-03-31]:
 
   h-01 alice s3:GetObject      success   03-05  object
-  h-02 alice s3.GetObject      success   03-06  object    (dotted spelling: the same permission)
+  h-02 alice s3.GetObject      success   03-06  object    (aws.cloudtrail shorthand: the same permission)
   h-03 alice s3:GetObjectAcl   success   03-07  acl
   h-04 alice s3:PutObject      success   03-08  object
   h-05 alice s3:DeleteObject   failure   03-09            (denied: not use)

@@ -49,7 +49,7 @@ import pytest
 
 from pipeline.access import AccessReview, review_sources
 from pipeline.access.report import PrincipalReview
-from pipeline.simulate import SimulatedStream, SimulationConfig, simulate, write_jsonl
+from pipeline.simulate import SimulatedStream, SimulationConfig, simulate, write_formats, write_jsonl
 
 POLICY = Path(__file__).parent / "data" / "sim-policy.yaml"
 CONFIG = SimulationConfig(seed=3, days=7, humans=6, services=3)
@@ -159,3 +159,19 @@ def test_proposed_policy(review: AccessReview) -> None:
     members = review.proposed_policy["members"]
     assert "user099" not in members  # never seen: the membership goes
     assert members["user005"] == ["sso-user", "engineer"] and members["svc-00"] == ["storage-service"]
+
+
+def test_the_cloudtrail_rendering_gives_the_same_aws_permissions(
+    stream: SimulatedStream, review: AccessReview, tmp_path: Path
+) -> None:
+    """The simulator also writes its stream as CloudTrail (AWS calls) and Okta (logins) records;
+    read through those adapters, each user's AWS permissions are the native stream's, under the
+    user's ARN, and the logins become okta:user.session.start."""
+    paths = write_formats(stream, tmp_path)
+    rendered = review_sources([str(paths["cloudtrail"]), str(paths["okta"])], "7d", NOW)
+    assert rendered.input.rejected == 0
+    arn = "arn:aws:iam::123456789012:user/"
+    for name in ("user003", "user005", "svc-01"):
+        native = {u.action for u in principal(review, name).used if not u.action.startswith("acme.sso:")}
+        assert {u.action for u in principal(rendered, arn + name).used} == native
+    assert [u.action for u in principal(rendered, "user003").used] == ["okta:user.session.start"]
