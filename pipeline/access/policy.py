@@ -64,7 +64,7 @@ class Role(BaseModel):
 
 
 class Policy(BaseModel):
-    """Roles and memberships. ``roles_of(principal)`` and ``grants(principal, permission)`` answer reviews."""
+    """Roles and memberships; ``roles_of`` and ``granting_roles`` answer a review's questions."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -97,17 +97,6 @@ class Policy(BaseModel):
             for role in self.roles_of(principal)
             if any(matches(pattern, permission) for pattern in self.roles[role].allow)
         ]
-
-    def to_yaml_data(self) -> dict[str, Any]:
-        """Plain data for a YAML file that ``load_policy`` reads back to an equal policy."""
-        roles: dict[str, Any] = {}
-        for name, role in self.roles.items():
-            entry: dict[str, Any] = {}
-            if role.description:
-                entry["description"] = role.description
-            entry["allow"] = list(role.allow)
-            roles[name] = entry
-        return {"roles": roles, "members": {k: list(v) for k, v in self.members.items()}}
 
 
 class _UnknownRole(ValueError):

@@ -26,7 +26,7 @@ from pipeline.formats import FormatContext, default_registry
 from pipeline.ingest import Accepted, accept_record
 from pipeline.readers import read_records
 
-__all__ = ["ReadStats", "read_events"]
+__all__ = ["ReadStats", "is_archive", "read_events"]
 
 _KEEP_REASONS = 5
 
