@@ -43,6 +43,8 @@ dave's membership; alice and bob keep both their roles, each of which granted so
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,9 @@ def test_window_input_counts_and_unassigned(review: AccessReview) -> None:
     )
     assert review.input.rejected_examples[0].startswith(f"{STREAM}:15: ")
     assert review.unassigned == [ERIN, "carol"]
+    assert [u.resource_types for u in next(p for p in review.principals if p.principal == ERIN).used] == [
+        ["AWS::S3::Object"]
+    ]
     dave = next(p for p in review.principals if p.principal == "dave")
     assert dave.in_policy and dave.last_seen is None
     alice = next(p for p in review.principals if p.principal == "alice")
@@ -224,3 +229,13 @@ def test_an_archive_directory_gives_the_same_review(tmp_path: Path, review: Acce
 def test_events_in_memory_give_the_same_review(review: AccessReview) -> None:
     events: list[AuditEvent] = list(read_events([str(STREAM)], ReadStats()))
     assert summary(review_events(events, "30d", NOW, load_policy(POLICY))) == EXPECTED
+
+
+def test_the_review_stays_free_of_faust_and_kafka() -> None:
+    """The package is pure functions: importing it (and its CLI) loads no stream runtime."""
+    code = (
+        "import sys, pipeline.access, pipeline.cli_access; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('faust', 'aiokafka', 'mode')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
