@@ -18,10 +18,13 @@ import faust
 from pipeline.agents.archive import register_archive
 from pipeline.agents.detect import register_detect
 from pipeline.agents.ingest import register_ingest
+from pipeline.agents.monitor import register_monitor
 from pipeline.agents.notify import register_notify
+from pipeline.api.hosting import register_api
 from pipeline.config import AuditwatchConfig
 from pipeline.stages import Stages
 from pipeline.topics import LARGE_RECORD_BYTES
+from pipeline.tracing import install as install_tracing
 
 __all__ = ["RULE_STATE_TABLE", "create_app"]
 
@@ -74,4 +77,10 @@ def create_app(config: AuditwatchConfig, stages: Stages) -> faust.App:
         events_name, alerts_name = topics.name("events"), topics.name("alerts")
         register_archive(app, config.archive, app_id=kafka.app_id, events=events_name, alerts=alerts_name)
     register_notify(app, config, source=alerts, parked=alerts_dlq)
+    register_api(app, config, stages, raw=raw)  # when api.port is set
+    watched = [topics.name("raw"), topics.name("events"), topics.name("alerts")]
+    if config.alerts.router is not None:
+        watched.append(topics.name("alerts_routed"))
+    register_monitor(app, config, alerts=alerts, watched=watched, parked=topics.name("alerts_dlq"))
+    install_tracing(stages.tracing)  # the delivery side finds the worker's spans through it
     return app

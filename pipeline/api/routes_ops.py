@@ -97,7 +97,7 @@ def ops_routes(router: FastAPI) -> None:
         """Actions each principal used in the window, denied attempts, unused grants."""
         review = _backend(request).access_review
         if review is None:
-            raise HTTPException(503, "the access review is not available in this worker")
+            raise HTTPException(409, "the access review reads the archive: enable it (archive.enabled)")
         try:
             return await review(since)
         except ValueError as exc:
