@@ -19,6 +19,7 @@ name the file, the line and what to change (``ConfigError``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -113,7 +114,7 @@ def load_policy(path: Path) -> Policy:
         raise ConfigError(f"{path}: policy file not found")
     loaded = load_yaml_documents(path)
     if isinstance(loaded, SourceProblem):
-        raise ConfigError(str(loaded))
+        raise ConfigError(str(loaded) + _star_hint(path, loaded.line))
     if len(loaded) != 1 or not isinstance(loaded[0].data, dict):
         raise ConfigError(f"{path}: a policy must be a single YAML map with roles: and members:")
     document = loaded[0]
@@ -122,6 +123,20 @@ def load_policy(path: Path) -> Policy:
     except ValidationError as exc:
         problems = _problems(document, exc)
         raise ConfigError(f"invalid policy {path}:\n" + "\n".join(f"  {p}" for p in problems)) from None
+
+
+_BARE_STAR = re.compile(r"(?:^|[\s\[,])\*")
+
+
+def _star_hint(path: Path, line: int) -> str:
+    """YAML reads an unquoted leading ``*`` as an alias; say so, since the parser's words do not."""
+    try:
+        text = path.read_text(encoding="utf-8").splitlines()[line - 1] if line else ""
+    except (OSError, UnicodeDecodeError, IndexError):
+        return ""
+    if _BARE_STAR.search(text.split("#", 1)[0]):
+        return '; a pattern that starts with * must be quoted, e.g. allow: ["*"]'
+    return ""
 
 
 def _problems(document: Any, exc: ValidationError) -> list[SourceProblem]:

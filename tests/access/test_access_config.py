@@ -73,6 +73,8 @@ def test_a_member_of_an_undefined_role_points_at_the_member(tmp_path: Path) -> N
             ":3: roles.a.allow.0: 's3:Get?': '?' is not allowed; only *",
         ),
         ("roles: {}\nusers: {}\n", ":2: users: unknown key"),
+        ("roles:\n  a:\n    allow: [s3:GetObject, *]\n", ":3: YAML syntax error: expected alphabetic"),
+        ("roles:\n  a:\n    allow: [s3:GetObject, *]\n", 'must be quoted, e.g. allow: ["*"]'),
     ],
 )
 def test_other_mistakes(tmp_path: Path, text: str, expected: str) -> None:
