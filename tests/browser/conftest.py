@@ -18,14 +18,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright, sync_playwright
 
-from tests.integration.conftest import kafka_bootstrap, make_worker, receiver, topics
+from tests.integration import conftest as integration
+from tests.integration.conftest import make_worker, receiver, topics
 
-__all__ = ["kafka_bootstrap", "make_worker", "receiver", "topics"]  # fixtures re-exported
+__all__ = ["make_worker", "off_loop", "receiver", "topics"]  # fixtures re-exported
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "var" / "screenshots"
@@ -41,6 +44,25 @@ CHROMIUM_ARGS = [
 ]
 
 Shot = Callable[[Page, str], Path]
+T = TypeVar("T")
+
+
+def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run ``function`` in a thread of its own and return its result (or raise its error).
+
+    Playwright's sync API keeps an asyncio loop running in the test's thread,
+    and the Kafka helpers of tests/integration call ``asyncio.run()``, which
+    refuses to start inside a running loop.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args).result()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """tests/integration's broker check (it fails, never skips), run off Playwright's loop."""
+    check: Callable[[], str] = integration.kafka_bootstrap.__wrapped__  # type: ignore[attr-defined]
+    return off_loop(check)
 
 
 def chromium_path() -> str:

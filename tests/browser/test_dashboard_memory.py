@@ -137,7 +137,11 @@ def test_trends_rules_health_and_access_review_render_with_data(
     burst = page.locator('#rules-body tr[data-rule-id="failed_login_burst"]')
     expect(burst.locator(".matches")).to_have_text("42")
     expect(burst.locator(".alerts")).to_have_text("3")
-    expect(page.locator("#rules-body tr").first).to_have_attribute("data-rule-id", re.compile("failed_login"))
+    expect(page.locator("#rules-body tr")).to_have_count(1)  # only rules hit, by default
+    page.uncheck("#rules-hit-only")
+    expect(page.locator("#rules-body tr")).to_have_count(2)
+    expect(page.locator('#rules-body tr[data-rule-id="failed_login"] .matches')).to_have_text("0")
+    expect(page.locator("#rules-shown")).to_have_text("2 of 2 rules shown.")
 
     # Health: totals, and the stalled partition highlighted.
     expect(page.locator("#stat-records-in")).to_have_text("1234")

@@ -134,6 +134,7 @@
     }
     byId("trend-hours").addEventListener("change", () => poll("trends", true));
     byId("audit-reads").addEventListener("change", () => poll("audit", true));
+    byId("rules-hit-only").addEventListener("change", () => poll("rules", true));
     byId("access-form").addEventListener("submit", (event) => {
       event.preventDefault();
       AW.panels.access();

@@ -42,16 +42,20 @@
 
   async function rules() {
     const body = await api("/api/v1/rules");
-    const items = [...(body.rules || [])].sort((a, b) => (b.matches - a.matches) || (b.alerts - a.alerts)
+    const all = [...(body.rules || [])].sort((a, b) => (b.matches - a.matches) || (b.alerts - a.alerts)
       || String(a.id).localeCompare(String(b.id)));
-    fill(byId("rules-body"), items.map((r) => el("tr", { className: r.matches ? "hit" : "", dataset: { ruleId: r.id } },
-      el("td", { className: "mono" }, r.id),
-      el("td", {}, r.title),
-      el("td", {}, el("span", { className: `sev sev-${r.level}` }, r.level)),
-      el("td", {}, r.kind),
-      el("td", {}, r.status),
-      el("td", { className: "num matches" }, r.matches),
-      el("td", { className: "num alerts" }, r.alerts))));
+    const hitOnly = byId("rules-hit-only").checked;
+    const items = hitOnly ? all.filter((r) => r.matches || r.alerts) : all;
+    byId("rules-shown").textContent = `${items.length} of ${all.length} rules shown.`;
+    fill(byId("rules-body"), items.length
+      ? items.map((r) => el("tr", { className: r.matches ? "hit" : "", dataset: { ruleId: r.id } },
+        el("td", {}, el("div", { className: "mono" }, r.id), el("div", { className: "muted small" }, r.title)),
+        el("td", {}, el("span", { className: `sev sev-${r.level}` }, r.level)),
+        el("td", {}, r.kind),
+        el("td", {}, r.status),
+        el("td", { className: "num matches" }, r.matches),
+        el("td", { className: "num alerts" }, r.alerts)))
+      : el("tr", {}, el("td", { colspan: 6, className: "muted" }, "No rule has matched yet.")));
   }
 
   function stat(label, value, id, warn) {
