@@ -21,7 +21,13 @@ The JSON form (``to_json_bytes``) is the payload contract with receivers::
      "evidence": [{"event_id": "e1", "actor": "alice", ...}],
      "labels": {"alertname": "failed-logins", "severity": "high", "tenant": "default",
                 "actor.id": "alice"},
-     "tags": ["attack.credential_access"]}
+     "tags": ["attack.credential_access"],
+     "trace_id": "4bf92f35...", "span_id": "00f067aa..."}
+
+``trace_id``/``span_id`` are the W3C trace context of the event that triggered
+the finding, and are left out when it had none (so an untraced alert's bytes,
+which the archive hashes, are what they were before the fields existed);
+webhook deliveries send them on as a ``traceparent`` header (:func:`traceparent`).
 
 ``severity`` is written as its lower-case name and read back from a name or a
 number.
@@ -34,14 +40,24 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from alerts.describe import as_utc, summary_for, title_for
 from alerts.errors import AlertDecodeError
 from alerts.redact import Redactor
+from auditwatch_sdk.trace import TraceContext, current_trace_context
 from detectors.findings import Finding, Severity
 
-__all__ = ["Alert", "SeverityName", "alert_id", "build_alert"]
+__all__ = ["Alert", "SeverityName", "alert_id", "build_alert", "traceparent"]
 
 ID_LENGTH = 32
 
@@ -89,6 +105,16 @@ class Alert(BaseModel):
     evidence: tuple[dict[str, Any], ...] = ()
     labels: dict[str, str] = Field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    trace_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    span_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_trace(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("trace_id", "span_id"):
+            if data.get(key, "") is None:
+                del data[key]
+        return data
 
     def to_json_bytes(self) -> bytes:
         """The alert as compact UTF-8 JSON."""
@@ -121,7 +147,9 @@ def alert_id(finding: Finding) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:ID_LENGTH]
 
 
-def build_alert(finding: Finding, *, redactor: Redactor | None = None) -> Alert:
+def build_alert(
+    finding: Finding, *, redactor: Redactor | None = None, trace: TraceContext | None = None
+) -> Alert:
     """Turn a finding into an alert, redacting everything a receiver will see.
 
     ``redactor`` defaults to the built-in sensitive-key patterns; pass the one
@@ -130,7 +158,7 @@ def build_alert(finding: Finding, *, redactor: Redactor | None = None) -> Alert:
     Labels, which the router matches on, are the finding's group fields, its
     tags (comma-joined under ``tags``) and its own labels, then ``alertname``,
     ``severity`` and ``tenant``, which always describe the alert truthfully and
-    so cannot be overridden.
+    so cannot be overridden. ``trace`` is the triggering event's trace context.
     """
     redactor = redactor or _DEFAULT_REDACTOR
     group: dict[str, str] = redactor.redact(finding.group)
@@ -165,4 +193,22 @@ def build_alert(finding: Finding, *, redactor: Redactor | None = None) -> Alert:
         evidence=tuple(redactor.redact(sample) for sample in finding.evidence),
         labels=labels,
         tags=finding.tags,
+        trace_id=trace.trace_id if trace is not None else None,
+        span_id=trace.span_id if trace is not None else None,
     )
+
+
+def traceparent(*alerts: Alert) -> str | None:
+    """The W3C ``traceparent`` header for delivering ``alerts``, or None.
+
+    Inside a recording OpenTelemetry span (the pipeline's delivery span) the
+    header names that span, which is itself a child of the event's trace;
+    otherwise it names the first alert's own trace context, so a receiver
+    joins the trace of the request that caused the event either way.
+    """
+    context = current_trace_context()
+    if context is None:
+        context = next(
+            (TraceContext(a.trace_id, a.span_id) for a in alerts if a.trace_id and a.span_id), None
+        )
+    return context.traceparent if context is not None else None

@@ -19,6 +19,7 @@ Environment variables (all optional):
 | ``AUDITWATCH_METRICS_PORT``   | ``metrics.port``     |
 | ``AUDITWATCH_API_PORT``       | ``api.port``         |
 | ``AUDITWATCH_STATE_DIR``      | ``kafka.state_dir``  |
+| ``OTEL_EXPORTER_OTLP_ENDPOINT``| ``tracing.otlp_endpoint`` when the file leaves it null |
 """
 
 from __future__ import annotations
@@ -124,6 +125,21 @@ class DetectorsConfig(_Section):
 class MetricsConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535, description="0 disables the metrics endpoint")
+    sample_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="how often lag, stalls and parked notifications are sampled"
+    )
+    stall_after_seconds: float = Field(
+        default=60.0, gt=0, description="no progress this long while the lag grows: the partition is stalled"
+    )
+
+
+class TracingConfig(_Section):
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP base URL (spans go to <url>/v1/traces); null is off, "
+        "unless OTEL_EXPORTER_OTLP_ENDPOINT is set",
+    )
+    service_name: str = Field(default="auditwatch", min_length=1)
 
 
 class ApiConfig(_Section):
@@ -145,6 +161,7 @@ class AuditwatchConfig(_Section):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
 
 
 class _EnvOverrides(BaseSettings):
@@ -233,4 +250,7 @@ def _apply_env(config: AuditwatchConfig) -> AuditwatchConfig:
     for (section, key), value in updates.items():
         if value is not None:
             setattr(getattr(config, section), key, value)
+    otlp = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if otlp and config.tracing.otlp_endpoint is None:
+        config.tracing.otlp_endpoint = otlp  # the OpenTelemetry standard variable switches spans on
     return config

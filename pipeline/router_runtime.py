@@ -32,6 +32,7 @@ from alerts.router.dispatch import DeliveryJob, job_key
 from alerts.router.inhibit import ActiveAlerts
 from alerts.router.messages import DeliveryResult
 from alerts.router.silence import Silence, Silences
+from pipeline.tracing import delivering
 
 __all__ = ["Deliverer", "TopicTail", "alert_mirror", "silence_tail"]
 
@@ -187,7 +188,16 @@ class Deliverer:
                 outcome, detail = "skipped", f"integration {job.integration!r} is not configured (any more)"
                 log.warning("notification %s: %s; recorded as skipped", notification.id, detail)
             else:
-                sent = await sender.send(notification)
+                traced = next((s.alert for s in notification.alerts if s.alert.trace_id), None)
+                with delivering(
+                    traced.trace_id if traced else None,
+                    traced.span_id if traced else None,
+                    **{
+                        "auditwatch.integration": job.integration,
+                        "auditwatch.notification_id": notification.id,
+                    },
+                ):
+                    sent = await sender.send(notification)
                 outcome, detail = ("delivered" if sent.delivered else "parked"), sent.detail
             await self.report(
                 DeliveryResult(

@@ -6,11 +6,13 @@ apart: replay is the worker's code without Kafka.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alerts.model import Alert, build_alert
 from alerts.redact import Redactor
+from auditwatch_sdk.trace import TraceContext
 from detectors.engine import RuleEngine, StateStore
 from detectors.events import AuditEvent
 from detectors.models import ModelSet
@@ -20,6 +22,7 @@ from pipeline.config import AuditwatchConfig
 from pipeline.format_pinning import FormatSelector
 from pipeline.formats import FormatContext, FormatRegistry, default_registry
 from pipeline.ingest import Accepted, Rejection, accept_record
+from pipeline.tracing import DETECT, INGEST, Tracing
 
 __all__ = ["Stages", "build_stages"]
 
@@ -38,16 +41,41 @@ class Stages:
     models: ModelSet | None = None
     """The anomaly models (``detectors.dir``), or None when they are off. Replay runs these; the
     worker runs one copy per partition (``pipeline.partition_models``) and passes it to ``detect``."""
+    tracing: Tracing = field(default_factory=Tracing.disabled)
+    """OpenTelemetry spans of ingest and detection (``pipeline.tracing``); disabled unless configured."""
 
     def ingest(self, payload: bytes | None, source_name: str | None = None) -> Accepted | Rejection:
         metrics.RECORDS_IN.inc()
         context = self.formats.context_for(source_name)
+        started = time.time_ns() if self.tracing.enabled else 0
         outcome = accept_record(payload, self.registry, context, self.max_record_bytes)
         if isinstance(outcome, Accepted):
             metrics.EVENTS_ACCEPTED.inc(len(outcome.events))
+            for event in outcome.events:
+                metrics.EVENTS_BY_SOURCE.labels(source=metrics.SOURCES(event.origin.system)).inc()
         else:
             metrics.EVENTS_DEAD_LETTERED.inc()
+        if self.tracing.enabled:
+            self._trace_ingest(outcome, started, source_name)
         return outcome
+
+    def _trace_ingest(self, outcome: Accepted | Rejection, started: int, source_name: str | None) -> None:
+        """One span per accepted event, parented on its trace; one per rejected record."""
+        ended = time.time_ns()
+        source = {"auditwatch.source": source_name} if source_name else {}
+        if isinstance(outcome, Rejection):
+            error = outcome.reason
+            self.tracing.record(INGEST, start_ns=started, end_ns=ended, attributes=source, error=error)
+            return
+        for event in outcome.events:
+            self.tracing.record(
+                INGEST,
+                start_ns=started,
+                end_ns=ended,
+                trace_id=event.trace_id,
+                span_id=event.span_id,
+                attributes={**source, "auditwatch.event_id": event.event_id},
+            )
 
     def detect(self, event: AuditEvent, state: StateStore, models: ModelSet | None = None) -> list[Alert]:
         """Rules, then the anomaly models (``models``, else ``self.models``), over one event.
@@ -55,18 +83,38 @@ class Stages:
         The models' per-entity state and checkpoints share ``state`` with the rules'
         windows (their keys start with ``model|``), so one changelog restores both.
         """
-        result = self.engine.evaluate(event, state)
-        metrics.EVENTS_EVALUATED.inc()
-        for rule in result.late_for:
-            metrics.EVENTS_LATE.labels(rule=rule).inc()
-        findings = list(result.findings)
-        models = models if models is not None else self.models
-        if models is not None:
-            findings += models.evaluate(event, state)
-        alerts = [build_alert(finding, redactor=self.redactor) for finding in findings]
-        for alert in alerts:
-            metrics.ALERTS_RAISED.labels(rule=alert.rule_id, severity=alert.severity.label).inc()
-        return alerts
+        span = self.tracing.span(
+            DETECT,
+            trace_id=event.trace_id,
+            span_id=event.span_id,
+            attributes={"auditwatch.event_id": event.event_id},
+        )
+        with span:
+            with metrics.DETECTOR_SECONDS.labels(detector="rules").time():
+                result = self.engine.evaluate(event, state)
+            metrics.EVENTS_EVALUATED.inc()
+            for rule in result.matched_rules:
+                metrics.RULE_MATCHES.labels(rule=rule).inc()
+            for rule in result.late_for:
+                metrics.EVENTS_LATE.labels(rule=rule).inc()
+            findings = list(result.findings)
+            models = models if models is not None else self.models
+            if models is not None:
+                with metrics.DETECTOR_SECONDS.labels(detector="models").time():
+                    findings += models.evaluate(event, state)
+            trace = TraceContext(event.trace_id, event.span_id) if event.trace_id and event.span_id else None
+            alerts = [
+                build_alert(
+                    finding,
+                    redactor=self.redactor,
+                    # the event that triggered the finding is this one only if the finding names it
+                    trace=trace if event.event_id in finding.event_ids else None,
+                )
+                for finding in findings
+            ]
+            for alert in alerts:
+                metrics.ALERTS_RAISED.labels(rule=alert.rule_id, severity=alert.severity.label).inc()
+            return alerts
 
 
 def build_stages(
@@ -95,4 +143,5 @@ def build_stages(
         redactor=config.alerts.redactor(),
         rules_dir=None if rules is not None else directory,
         models=models,
+        tracing=Tracing.from_config(config.tracing),
     )

@@ -12,7 +12,9 @@ alert, the full auditwatch alert under ``auditwatch``)::
                  "startsAt": "...", "endsAt": "...", "generatorURL": "", "fingerprint": "3f2a...",
                  "auditwatch": {...the alert: evidence, event ids, counts...}}]}
 
-``endsAt`` is when the alert resolves unless raised again. The body is signed
+``endsAt`` is when the alert resolves unless raised again. When an alert's
+event carried W3C trace context, the request has a ``traceparent`` header
+(:func:`alerts.model.traceparent`) and each alert its ``trace_id``/``span_id``. The body is signed
 per Standard Webhooks; ``webhook-id`` is the notification id, the same when a
 notification is re-sent after a crash or redelivered from the dead-letter
 topic, so a receiver deduplicates on it. Within version ``"4"`` fields may be
@@ -29,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from alerts.model import traceparent
 from alerts.notification import Notification, alert_annotations
 from alerts.redact import Redactor
 from alerts.signing import Secret, decode_secret, signature_headers
@@ -112,4 +115,6 @@ class WebhookNotifier:
         headers = signature_headers(self._key, notification.id, int(self._clock()), body)
         headers["content-type"] = "application/json"
         headers["user-agent"] = USER_AGENT
+        if (parent := traceparent(*(state.alert for state in notification.alerts))) is not None:
+            headers["traceparent"] = parent
         return await post(self._client, self._url, content=body, headers=headers, timeout=self._timeout)

@@ -16,7 +16,9 @@ Every request carries the Standard Webhooks headers (:mod:`alerts.signing`):
   afresh, so a retry after minutes of backoff still passes a receiver's
   five-minute tolerance;
 * ``webhook-signature``: ``v1,<base64 HMAC-SHA256>``; verify it with
-  :func:`alerts.signing.verify` or any Standard Webhooks library.
+  :func:`alerts.signing.verify` or any Standard Webhooks library;
+* ``traceparent`` (W3C trace context), when the alert's event carried one
+  (:func:`alerts.model.traceparent`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Callable
 
 import httpx
 
-from alerts.model import Alert
+from alerts.model import Alert, traceparent
 from alerts.signing import Secret, decode_secret, signature_headers
 from alerts.sinks.base import USER_AGENT, SendResult, post
 from detectors.findings import Severity
@@ -84,6 +86,8 @@ class WebhookSink:
         headers = signature_headers(self._key, alert.id, int(self._clock()), body)
         headers["content-type"] = "application/json"
         headers["user-agent"] = USER_AGENT
+        if (parent := traceparent(alert)) is not None:
+            headers["traceparent"] = parent
         return await post(
             self._client, self._url, content=body, headers=headers, timeout=self._timeout
         )

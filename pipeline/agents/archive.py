@@ -28,13 +28,14 @@ from pipeline.archive.consumer import ArchiveConsumer
 from pipeline.archive.errors import ArchiveError
 from pipeline.archive.keys import Signer, load_signer
 from pipeline.archive.writer import ArchiveWriter, WriterSettings
+from pipeline.metrics import ARCHIVE_BYTES, ARCHIVE_RECORDS_HELD, directory_bytes
 
 __all__ = ["register_archive"]
 
 log = logging.getLogger(__name__)
 
 ARCHIVE_RECORDS = Counter(
-    "auditwatch_archive_records_total", "Records offered to the archive, by outcome", ["outcome"]
+    "auditwatch_archive_offered_total", "Records offered to the archive, by outcome", ["outcome"]
 )
 ARCHIVE_SIZE = Gauge("auditwatch_archive_signed_size", "Records covered by the latest signed checkpoint")
 ARCHIVE_CHECKPOINT_TIME = Gauge(
@@ -57,6 +58,8 @@ class _Runtime:
         return self.writer
 
     def observe(self) -> None:
+        if self.writer is not None:
+            ARCHIVE_RECORDS_HELD.set(self.writer.size)
         checkpoint = self.writer.last_checkpoint if self.writer is not None else None
         if checkpoint is not None:
             ARCHIVE_SIZE.set(checkpoint.size)
@@ -108,3 +111,4 @@ def register_archive(app: faust.App, config: ArchiveConfig, *, app_id: str, even
         if runtime.writer is not None:
             runtime.writer.tick()
             runtime.observe()
+            ARCHIVE_BYTES.set(directory_bytes(config.dir))  # on the timer: a walk per batch would cost

@@ -52,6 +52,7 @@ from pipeline.router_runtime import Deliverer, alert_mirror, log, silence_tail
 from pipeline.routerconfig import load_router
 from pipeline.silence_api import silence_api
 from pipeline.silences import write_silences
+from pipeline.tracing import delivering
 
 __all__ = ["ROUTER_TABLES", "register_notify"]
 
@@ -85,7 +86,8 @@ def _register_sinks(app: faust.App, config: AlertsConfig, *, source: Any, parked
                     letter = _dead_letter(value, f"not an alert: {exc}", source.get_topic_name())
                     await parked.send(key=None, value=letter)
                     continue
-                await dispatcher.dispatch(alert)
+                with delivering(alert.trace_id, alert.span_id, **{"auditwatch.alert_id": alert.id}):
+                    await dispatcher.dispatch(alert)
 
 
 def _register_router(app: faust.App, config: AuditwatchConfig, *, source: Any, parked: Any) -> None:
