@@ -217,3 +217,46 @@ def test_responder_acknowledges_resolves_and_silences_and_each_is_in_the_audit_l
     expect(page.locator('#audit-body tr[data-action="auditwatch.api.silences.create"]')).to_have_count(1)
     shot(page, "resolved-and-silenced")
     assert page_errors == []
+
+
+def test_an_admin_creates_a_token_shown_once_that_signs_in_and_then_revokes_it(
+    page: Page, api: MemoryApi, shot: Shot, page_errors: PageErrors
+) -> None:
+    sign_in(page, api, api.tokens["responder"])
+    expect(page.locator("#whoami-role")).to_have_text("responder")
+    expect(page.locator("#tab-tokens")).to_be_hidden()
+    page.click("#logout")
+
+    page.fill("#token-input", api.tokens["admin"])
+    page.click("#login-submit")
+    page.click("#tab-tokens")
+    expect(page.locator("#tokens-body tr")).to_have_count(3)  # the server's viewer, responder, admin
+    page.fill("#new-token-name", "night-shift")
+    page.select_option("#new-token-role", "viewer")
+    page.click("#token-create")
+    secret = page.locator("#new-token-secret").text_content()
+    assert secret and secret.startswith("awt_")
+    row = page.locator('#tokens-body tr[data-token-name="night-shift"]')
+    expect(row.locator(".role")).to_have_text("viewer")
+    assert secret not in page.locator("#tokens-table").inner_text()
+    shot(page, "created")
+
+    page.click("#logout")
+    page.fill("#token-input", secret)
+    page.click("#login-submit")
+    expect(page.locator("#whoami-name")).to_have_text("night-shift")
+    expect(page.locator("#whoami-role")).to_have_text("viewer")
+    page.click("#logout")
+
+    page.fill("#token-input", api.tokens["admin"])
+    page.click("#login-submit")
+    page.click("#tab-tokens")
+    expect(page.locator("#new-token")).to_be_hidden()  # the secret is not shown twice
+    row.locator("button.revoke").click()
+    expect(row).to_have_count(0)
+    page.click("#logout")
+    page.fill("#token-input", secret)
+    page.click("#login-submit")
+    expect(page.locator("#login-error")).to_contain_text("not accepted")
+    shot(page, "revoked-token-refused")
+    assert page_errors == []

@@ -64,7 +64,9 @@
     }
     byId("dashboard").hidden = name !== "dashboard";
     byId("access").hidden = name !== "access";
+    byId("tokens").hidden = name !== "tokens";
     if (name === "access") AW.panels.access();
+    else if (name === "tokens") AW.tokens.load();
     else tick(true);
   }
 
@@ -74,6 +76,7 @@
     byId("whoami-role").textContent = me.role;
     byId("whoami").hidden = false;
     byId("tabs").hidden = false;
+    byId("tab-tokens").hidden = me.role !== "admin";
     byId("login").hidden = true;
     showError("login-error", "");
     document.body.dataset.role = me.role;
@@ -92,6 +95,8 @@
     byId("tabs").hidden = true;
     byId("dashboard").hidden = true;
     byId("access").hidden = true;
+    byId("tokens").hidden = true;
+    byId("new-token").replaceChildren();
     byId("login").hidden = false;
     delete document.body.dataset.role;
     byId("token-input").value = "";
