@@ -145,9 +145,7 @@ def _moment(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _finding(
-    rule: str, title: str, severity: Severity, change: Stalled | Resumed, summary: str
-) -> Finding:
+def _finding(rule: str, title: str, severity: Severity, change: Stalled | Resumed, summary: str) -> Finding:
     since, at = _moment(change.since), _moment(change.at)
     return Finding(
         rule_id=rule,
