@@ -46,4 +46,6 @@ class ApiBackend:
     archive: ArchiveView | None = None
     access_review: AccessReview | None = None
     rate: RateMeter = field(default_factory=lambda: RateMeter(lambda: total("auditwatch_records_in_total")))
+    events_topic: str | None = None
+    """The topic the detect stage reads: whose partitions the "last event" ages are of."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)

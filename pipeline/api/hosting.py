@@ -132,6 +132,7 @@ def register_api(app: faust.App, config: AuditwatchConfig, stages: Stages, *, ra
         ruleset=lambda: stages.engine.ruleset,
         archive=ArchiveView(config.archive.storage()) if config.archive.enabled else None,
         access_review=_access_review(config),
+        events_topic=topics.name("events"),
     )
     api = create_api(backend, TokenStore(settings.tokens_file), emit, anonymous=settings.anonymous)
     tails = [

@@ -73,7 +73,7 @@ def ops_routes(router: FastAPI) -> None:
         checkpoint = None
         if backend.archive is not None:
             checkpoint = await asyncio.to_thread(backend.archive.latest)
-        return health_view(backend.rate, checkpoint)
+        return health_view(backend.rate, checkpoint, events_topic=backend.events_topic)
 
     @router.get(f"{v1}/archive/checkpoints", name="archive.checkpoints", openapi_extra=role_doc(Role.VIEWER))
     async def checkpoints(

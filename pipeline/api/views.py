@@ -107,8 +107,13 @@ def health_view(
     last_checkpoint: dict[str, Any] | None = None,
     now: float | None = None,
     registry: CollectorRegistry = REGISTRY,
+    events_topic: str | None = None,
 ) -> dict[str, Any]:
-    """Per-partition lag, age of the last event and stall flag, plus the pipeline's totals."""
+    """Per-partition lag, age of the last event and stall flag, plus the pipeline's totals.
+
+    The age of the last event is the detect stage's, which reads ``events_topic``:
+    it goes on that topic's rows only (on every topic's when the name is not given).
+    """
     moment = time.time() if now is None else now
     partitions: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -132,12 +137,13 @@ def health_view(
         labels.get("partition", ""): max(0.0, moment - value)
         for labels, value in labelled("auditwatch_last_event_processed_timestamp_seconds", registry)
     }
-    for (_, partition), entry in partitions.items():
-        entry["last_event_age_seconds"] = ages.get(partition)
-    seen = {partition for _, partition in partitions}
-    for partition, age in ages.items():
-        if partition not in seen:  # processed, but no lag reported for it (yet)
-            row("", partition)["last_event_age_seconds"] = age
+    for (topic, partition), entry in partitions.items():
+        if events_topic is None or topic == events_topic:
+            entry["last_event_age_seconds"] = ages.get(partition)
+    if events_topic is not None:
+        for partition, age in ages.items():
+            if (events_topic, partition) not in partitions:  # processed, but no lag sampled yet
+                row(events_topic, partition)["last_event_age_seconds"] = age
     return {
         "partitions": sorted(partitions.values(), key=lambda p: (p["topic"], str(p["partition"]))),
         "events_per_second": round(rate(), 3),

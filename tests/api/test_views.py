@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from openapi_spec_validator import validate
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from detectors.rules import load_ruleset
@@ -97,7 +98,15 @@ def test_health_joins_lag_stalls_and_last_event_per_partition() -> None:
     rate = RateMeter(lambda: total_records(registry))
     rate(clock=lambda: next(moments))
     records.inc(20)
-    view = health_view(lambda: rate(clock=lambda: next(moments)), None, now=1030.0, registry=registry)
+    lag.labels(topic="audit.raw", partition="0").set(0)
+    last.labels(partition="1").set(1020.0)  # no lag sampled for it yet
+    view = health_view(
+        lambda: rate(clock=lambda: next(moments)),
+        None,
+        now=1030.0,
+        registry=registry,
+        events_topic="audit.events",
+    )
     assert view == {
         "partitions": [
             {
@@ -106,7 +115,21 @@ def test_health_joins_lag_stalls_and_last_event_per_partition() -> None:
                 "lag": 40,
                 "last_event_age_seconds": 30.0,
                 "stalled": True,
-            }
+            },
+            {
+                "topic": "audit.events",
+                "partition": 1,
+                "lag": None,
+                "last_event_age_seconds": 10.0,
+                "stalled": False,
+            },
+            {
+                "topic": "audit.raw",
+                "partition": 0,
+                "lag": 0,
+                "last_event_age_seconds": None,
+                "stalled": False,
+            },
         ],
         "events_per_second": 10.0,
         "records_in": 30,
@@ -129,3 +152,4 @@ async def test_openapi_lists_every_contract_path_with_its_role(api: Api) -> None
     assert document["paths"]["/api/v1/tokens"]["post"]["x-auditwatch-role"] == "admin"
     assert document["paths"]["/api/v1/alerts/{alert_id}/ack"]["post"]["x-auditwatch-role"] == "responder"
     assert "HTTPBearer" in document["components"]["securitySchemes"]
+    validate(document)  # raises on anything OpenAPI 3.x does not allow
