@@ -10,47 +10,29 @@ own raw topic. Screenshots: var/screenshots/.
 from __future__ import annotations
 
 import json
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from pipeline.api.tokens import TokenStore
 from tests.browser.conftest import PageErrors, Shot, off_loop
-from tests.integration.conftest import Topics, Worker, produce, read_topic, wait_until
+from tests.integration.conftest import Topics, Worker, produce, read_topic
+from tests.integration.test_api_worker import api_worker
+from tests.integration.test_worker import failed_login
 
 pytestmark = pytest.mark.kafka
 
 EVIL_ACTOR = '<img src=x onerror="window.__pwned=1">'
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def failed_login(actor: str, n: int) -> bytes:
-    """A failed login happening now (so the alert lands in the trends window)."""
-    return json.dumps(
-        {
-            "event_id": f"login-{uuid.uuid4().hex[:10]}",
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30 + n)),
-            "actor": {"id": actor, "type": "human"},
-            "action": "login",
-            "category": "authentication",
-            "outcome": "failure",
-            "source": {"ip": "203.0.113.7"},
-            "origin": {"system": "acme.sso"},
-        }
-    ).encode()
+def failed_login_now(actor: str, n: int) -> bytes:
+    """tests/integration's failed login, happening now (so its alert lands in the trends window)."""
+    event = json.loads(failed_login(actor, n))
+    event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 30 + n))
+    return json.dumps(event).encode()
 
 
 def api_events(bootstrap: str, topic: str, action: str, timeout: float = 60.0) -> list[dict[str, Any]]:
@@ -77,21 +59,8 @@ def test_a_responder_acknowledges_a_rule_alert_from_a_real_worker_and_the_ack_is
     shot: Shot,
     page_errors: PageErrors,
 ) -> None:
-    tokens_file = tmp_path / "api-tokens.json"
-    store = TokenStore(tokens_file)
-    responder = store.create("responder-1", "responder")[1]
-    port = free_port()
-    worker = make_worker({"api": {"port": port, "tokens_file": str(tokens_file)}})
-    off_loop(worker.start)
-    url = f"http://127.0.0.1:{port}"
-
-    def live() -> bool:
-        try:
-            return httpx.get(f"{url}/api/v1/livez", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(live, 60, f"the worker's API on {url}", worker)
+    worker, url, tokens = off_loop(api_worker, make_worker, tmp_path)
+    responder = tokens["responder"]
 
     page.goto(url + "/")
     page.fill("#token-input", "awt_wrong")
@@ -99,10 +68,12 @@ def test_a_responder_acknowledges_a_rule_alert_from_a_real_worker_and_the_ack_is
     expect(page.locator("#login-error")).to_contain_text("not accepted")
     page.fill("#token-input", responder)
     page.click("#login-submit")
-    expect(page.locator("#whoami-name")).to_have_text("responder-1")
+    expect(page.locator("#whoami-name")).to_have_text("responder-bot")
     shot(page, "signed-in")
 
-    logins = [failed_login("alice", n) for n in range(5)] + [failed_login(EVIL_ACTOR, n) for n in range(5)]
+    logins = [failed_login_now("alice", n) for n in range(5)] + [
+        failed_login_now(EVIL_ACTOR, n) for n in range(5)
+    ]
     off_loop(produce, kafka_bootstrap, topics.raw, logins)
     row = page.locator("tbody.alert").filter(has=page.locator("td.entity", has_text="actor.id=alice"))
     try:
@@ -119,7 +90,7 @@ def test_a_responder_acknowledges_a_rule_alert_from_a_real_worker_and_the_ack_is
     expect(row.locator(".status")).to_have_text("acknowledged")
     audit = page.locator('#audit-body tr[data-action="auditwatch.api.alerts.ack"]')
     expect(audit).to_have_count(1)
-    expect(audit.locator(".actor")).to_have_text("responder-1")
+    expect(audit.locator(".actor")).to_have_text("responder-bot")
     expect(audit.locator(".outcome")).to_have_text("success")
     shot(page, "acknowledged")
 
@@ -127,7 +98,7 @@ def test_a_responder_acknowledges_a_rule_alert_from_a_real_worker_and_the_ack_is
     acks = api_events(kafka_bootstrap, topics.raw, "auditwatch.api.alerts.ack")
     assert len(acks) == 1, f"the acknowledgement is not on {topics.raw}\n{worker.log()[-4000:]}"
     ack = acks[0]
-    assert ack["actor"]["id"] == "responder-1"
+    assert ack["actor"]["id"] == "responder-bot"
     assert ack["outcome"] == "success"
     assert ack["source"]["ip"] == "127.0.0.1"
     assert ack["extra"]["http"]["method"] == "POST"
