@@ -22,17 +22,18 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
 from faust.types import TP
 
+from alerts.model import Alert
 from pipeline import metrics
 from pipeline.config import AuditwatchConfig
 from pipeline.stall import PartitionSample, Resumed, StallDetector, resumed_alert, stall_alert
 
-__all__ = ["register_monitor"]
+__all__ = ["PipelineMonitor", "register_monitor"]
 
 log = logging.getLogger("auditwatch.monitor")
 
@@ -45,64 +46,101 @@ async def _position(consumer: Any, tp: TP) -> int | None:
     return position
 
 
-def register_monitor(
-    app: faust.App, config: AuditwatchConfig, *, alerts: Any, watched: Iterable[str], parked: str
-) -> None:
-    """Add the monitor timer for the partitions of ``watched`` topics; see the module docstring."""
-    topics = frozenset(watched)
-    detector = StallDetector(config.metrics.stall_after_seconds)
-    worker = f"{socket.gethostname()}/{app.conf.id}"
-    shown: set[tuple[str, int]] = set()
-    parked_tps = [TP(parked, p) for p in range(config.kafka.partitions)]
+class PipelineMonitor:
+    """One worker's sampling of its consumer; :meth:`sample` runs on the timer.
 
-    async def sample_partitions() -> None:
-        consumer = app.consumer
+    ``consumer`` is Faust's consumer (or anything with its ``assignment``,
+    ``highwater``, ``position``, ``earliest_offsets`` and ``highwaters``), so
+    tests drive it with a fake one. ``send`` publishes an alert.
+    """
+
+    def __init__(
+        self,
+        *,
+        watched: Iterable[str],
+        parked: Iterable[TP],
+        stall_after: float,
+        send: Callable[[Alert], Awaitable[None]],
+        worker: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.topics = frozenset(watched)
+        self.parked = list(parked)
+        self.detector = StallDetector(stall_after)
+        self.send = send
+        self.worker = worker
+        self.clock = clock
+        self._shown: set[tuple[str, int]] = set()
+
+    async def sample(self, consumer: Any) -> None:
+        await self.sample_partitions(consumer)
+        await self.sample_parked(consumer)
+
+    async def sample_partitions(self, consumer: Any) -> None:
         try:
-            assigned = [tp for tp in consumer.assignment() if tp.topic in topics]
+            assigned = [tp for tp in consumer.assignment() if tp.topic in self.topics]
         except Exception:  # not started, or rebalancing
             return
-        now = time.time()
+        now = self.clock()
         current: set[tuple[str, int]] = set()
         for tp in assigned:
             highwater = consumer.highwater(tp)
             position = await _position(consumer, tp)
             if highwater is None or position is None:
                 continue  # nothing fetched from this partition yet
-            sample = PartitionSample(tp.topic, tp.partition, position, highwater, now)
-            labels = (tp.topic, str(tp.partition))
             current.add((tp.topic, tp.partition))
-            metrics.CONSUMER_LAG.labels(*labels).set(sample.lag)
-            change = detector.observe(sample)
-            stalled = detector.is_stalled(tp.topic, tp.partition)
-            metrics.PARTITION_STALLED.labels(*labels).set(1 if stalled else 0)
-            if change is None:
-                continue
-            if isinstance(change, Resumed):
-                alert = resumed_alert(change, worker=worker)
-            else:
-                alert = stall_alert(change, worker=worker)
-            log.warning("%s", alert.summary)
-            await alerts.send(key=alert.id.encode(), value=alert.to_json_bytes())
-        for topic, partition in shown - current:  # revoked since the last sample
-            detector.forget(topic, partition)
+            await self._observe(PartitionSample(tp.topic, tp.partition, position, highwater, now))
+        for topic, partition in self._shown - current:  # revoked since the last sample
+            self.detector.forget(topic, partition)
             for gauge in (metrics.CONSUMER_LAG, metrics.PARTITION_STALLED):
                 with contextlib.suppress(KeyError):
                     gauge.remove(topic, str(partition))
-        shown.clear()
-        shown.update(current)
+        self._shown = current
 
-    async def sample_parked() -> None:
+    async def _observe(self, sample: PartitionSample) -> None:
+        labels = (sample.topic, str(sample.partition))
+        metrics.CONSUMER_LAG.labels(*labels).set(sample.lag)
+        change = self.detector.observe(sample)
+        stalled = self.detector.is_stalled(sample.topic, sample.partition)
+        metrics.PARTITION_STALLED.labels(*labels).set(1 if stalled else 0)
+        if change is None:
+            return
+        if isinstance(change, Resumed):
+            alert = resumed_alert(change, worker=self.worker)
+        else:
+            alert = stall_alert(change, worker=self.worker)
+        log.warning("%s", alert.summary)
+        await self.send(alert)
+
+    async def sample_parked(self, consumer: Any) -> None:
         try:
-            earliest = await app.consumer.earliest_offsets(*parked_tps)
-            latest = await app.consumer.highwaters(*parked_tps)
+            earliest = await consumer.earliest_offsets(*self.parked)
+            latest = await consumer.highwaters(*self.parked)
         except Exception as exc:  # not started yet, or the broker is away: try next time
-            log.debug("could not read the offsets of %s: %s", parked, exc)
+            log.debug("could not read the parked notifications' offsets: %s", exc)
             return
         held = sum(max(0, latest[tp] - earliest[tp]) for tp in latest if tp in earliest)
         metrics.NOTIFICATIONS_PARKED.set(held)
 
-    async def monitor() -> None:
-        await sample_partitions()
-        await sample_parked()
 
-    app.timer(config.metrics.sample_seconds)(monitor)
+def register_monitor(
+    app: faust.App, config: AuditwatchConfig, *, alerts: Any, watched: Iterable[str], parked: str
+) -> PipelineMonitor:
+    """Add the monitor timer for the partitions of ``watched`` topics; see the module docstring."""
+
+    async def send(alert: Alert) -> None:
+        await alerts.send(key=alert.id.encode(), value=alert.to_json_bytes())
+
+    monitor = PipelineMonitor(
+        watched=watched,
+        parked=[TP(parked, p) for p in range(config.kafka.partitions)],
+        stall_after=config.metrics.stall_after_seconds,
+        send=send,
+        worker=f"{socket.gethostname()}/{app.conf.id}",
+    )
+
+    async def sample() -> None:
+        await monitor.sample(app.consumer)
+
+    app.timer(config.metrics.sample_seconds)(sample)
+    return monitor
