@@ -29,7 +29,7 @@ from detectors.events import AuditEvent
 from pipeline.api.audit import AuditRing, api_event
 from pipeline.api.auth import PRINCIPAL_KEY, Gate, Principal
 from pipeline.api.backend import ApiBackend
-from pipeline.api.errors import ApiError, TransitionError, UnknownAlertError
+from pipeline.api.errors import ApiError, TokenStoreError, TransitionError, UnknownAlertError
 from pipeline.api.routes_alerts import alert_routes
 from pipeline.api.routes_ops import ops_routes
 from pipeline.api.tokens import TokenStore
@@ -140,7 +140,10 @@ def _caller(gate: Gate, scope: Scope) -> Principal | None:
     scheme, _, secret = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not secret:
         return None
-    info = gate.tokens.authenticate(secret.strip())
+    try:
+        info = gate.tokens.authenticate(secret.strip())
+    except TokenStoreError:
+        return None  # the route's own check has answered 503 and logged why
     return None if info is None else Principal(info.id, info.name, info.role)
 
 

@@ -9,6 +9,7 @@ role); a token that is not in the store gives 401 even then.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +17,11 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pipeline.api.audit import ANONYMOUS
+from pipeline.api.errors import TokenStoreError
 from pipeline.api.roles import Role
 from pipeline.api.tokens import TokenStore
+
+log = logging.getLogger("auditwatch.api")
 
 __all__ = ["PRINCIPAL_KEY", "Gate", "Principal", "require"]
 
@@ -46,7 +50,11 @@ class Gate:
         """The caller, or None when the request must be refused with 401."""
         if credentials is None:
             return Principal(None, ANONYMOUS, Role.VIEWER) if self.anonymous else None
-        info = self.tokens.authenticate(credentials.credentials)
+        try:
+            info = self.tokens.authenticate(credentials.credentials)
+        except TokenStoreError as exc:  # a damaged file is the operator's to fix, not the caller's
+            log.error("refusing every token: %s", exc)
+            raise HTTPException(503, "the worker cannot read its tokens file; see its log") from None
         return None if info is None else Principal(info.id, info.name, info.role)
 
 

@@ -6,9 +6,11 @@ import json
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
+from pipeline.api import ApiBackend, create_api
 from pipeline.api.errors import TokenStoreError
 from pipeline.api.roles import Role
 from pipeline.api.tokens import TokenStore, hash_secret
@@ -102,3 +104,23 @@ def test_cli_create_prints_the_secret_once_and_the_file_holds_only_its_hash(tmp_
     assert TokenStore(path).authenticate(secret) is None
     again = runner.invoke(app, ["token", "revoke", entry["id"], "--file", str(path)])
     assert again.exit_code == 1 and "no token with id" in again.stderr
+
+
+async def test_a_tokens_file_damaged_under_a_running_api_refuses_calls_with_503(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    store = TokenStore(path)
+    _, secret = store.create("bob", "viewer")
+    emitted: list[object] = []
+
+    async def emit(event: object) -> None:
+        emitted.append(event)
+
+    app = create_api(ApiBackend(), store, emit)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert (await client.get("/api/v1/whoami", headers=headers)).status_code == 200
+        path.write_text("{broken")
+        refused = await client.get("/api/v1/whoami", headers=headers)
+        assert refused.status_code == 503 and "tokens file" in refused.text
+        assert (await client.get("/api/v1/nope", headers=headers)).status_code == 404
+    assert len(emitted) == 3
