@@ -29,10 +29,14 @@ def free_port() -> int:
         return port
 
 
-def api_worker(make_worker: Callable[..., Worker], tmp_path: Path) -> tuple[Worker, str, dict[str, str]]:
+def api_worker(
+    make_worker: Callable[..., Worker], tmp_path: Path, tokens_exist: bool = False
+) -> tuple[Worker, str, dict[str, str]]:
     """A started worker with the API on a free port, and a token per role."""
     tokens = TokenStore(tmp_path / "tokens.json")
-    secrets = {role: tokens.create(f"{role}-bot", role)[1] for role in ("viewer", "responder")}
+    secrets: dict[str, str] = {}
+    if not tokens_exist:
+        secrets = {role: tokens.create(f"{role}-bot", role)[1] for role in ("viewer", "responder")}
     port = free_port()
     worker = make_worker({"api": {"port": port, "tokens_file": str(tmp_path / "tokens.json")}})
     worker.start()
@@ -152,3 +156,27 @@ def test_an_acknowledgement_survives_a_worker_restart(
         assert [(h["status"], h["by"], h["comment"]) for h in record["history"][1:]] == [
             ("acknowledged", "responder-bot", "mine")
         ]
+
+
+def test_an_acknowledgement_through_one_worker_shows_in_another(
+    make_worker: Callable[..., Worker], topics: Topics, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    first, base, secrets = api_worker(make_worker, tmp_path)
+    second, other, _ = api_worker(make_worker, tmp_path, tokens_exist=True)
+    viewer = {"Authorization": f"Bearer {secrets['viewer']}"}
+    with httpx.Client(timeout=10) as client:
+        for _ in range(10):
+            assert client.get(f"{other}/api/v1/whoami").status_code == 401
+        [alert] = alerts_of(kafka_bootstrap, topics.alerts, {"auditwatch_api_denied_burst_actor"}, 90)
+        url = f"/api/v1/alerts/{alert['id']}"
+        wait_until(lambda: client.get(base + url, headers=viewer).status_code == 200, 30, "the alert", first)
+        acked = client.post(
+            f"{base}{url}/ack", headers={"Authorization": f"Bearer {secrets['responder']}"}, json={}
+        )
+        assert acked.status_code == 200, acked.text
+
+        def shown() -> bool:
+            answer = client.get(other + url, headers=viewer)
+            return answer.status_code == 200 and answer.json()["status"] == "acknowledged"
+
+        wait_until(shown, 30, "the acknowledgement on the other worker", second)
