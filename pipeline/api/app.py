@@ -102,6 +102,7 @@ def create_api(backend: ApiBackend, tokens: TokenStore, emit: Emit, anonymous: b
                 path=scope.get("path", ""),
                 actor=principal.name if principal else None,
                 role=principal.role.label if principal else None,
+                token_id=principal.id if principal else None,
                 client=client[0] if client else None,
                 user_agent=headers.get(b"user-agent", b"").decode("latin-1") or None,
                 path_params={k: str(v) for k, v in (scope.get("path_params") or {}).items()},

@@ -3,19 +3,20 @@
 An allowed call and a denied one (401, 403) alike become one
 :class:`~detectors.events.AuditEvent`:
 
-==================  ===========================================================
-field               value
-==================  ===========================================================
-``action``          ``auditwatch.api.<operation>`` (``auditwatch.api.alerts.ack``)
-``actor.id``        the token's name, or ``anonymous``
-``actor.roles``     the token's role, when there is one
-``outcome``         ``success`` below 400, else ``failure``
-``category``        ``authentication`` for 401, ``authorization`` for 403, else
-                    ``api_activity``
-``source.ip``       the client's address
-``extra.http``      ``method``, ``path``, ``status``, ``path_params``
-``extra.denied``    true for 401 and 403: what the shipped burst rule counts
-==================  ===========================================================
+============================  =================================================================
+field                         value
+============================  =================================================================
+``action``                    ``auditwatch.api.<operation>`` (``auditwatch.api.alerts.ack``)
+``actor.id``                  the token's name, or ``anonymous``
+``actor.roles``               the token's role, when there is one
+``actor.authenticated_as``    ``token:<id>``: which token was used
+``outcome``                   ``success`` below 400, else ``failure``
+``category``                  ``authentication`` for 401, ``authorization`` for 403, else
+                              ``api_activity``
+``source.ip``                 the client's address
+``extra.http``                ``method``, ``path``, ``status``, ``path_params``
+``extra.denied``              true for 401 and 403
+============================  =================================================================
 
 The worker sends them to its raw topic, where ingest validates them like any
 source's events; :class:`AuditRing` keeps the last ones for ``GET /api/v1/audit``.
@@ -62,6 +63,7 @@ def api_event(
     path: str,
     actor: str | None = None,
     role: str | None = None,
+    token_id: str | None = None,
     client: str | None = None,
     user_agent: str | None = None,
     path_params: Mapping[str, str] | None = None,
@@ -82,8 +84,9 @@ def api_event(
         time=at or datetime.now(UTC),
         actor=Actor(
             id=actor or ANONYMOUS,
-            type=ActorType.HUMAN if actor else ActorType.UNKNOWN,
+            type=ActorType.UNKNOWN,  # a token may be a person's or a script's; its name does not say
             roles=(role,) if role else (),
+            authenticated_as=f"token:{token_id}" if token_id else None,
         ),
         action=ACTION_PREFIX + operation,
         category=_category(status),

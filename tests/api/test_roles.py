@@ -113,6 +113,8 @@ async def test_each_endpoint_with_each_caller(method: str, path: str, caller: st
         assert event.origin.system == "auditwatch"
         if expected_status is None:
             assert event.actor.id == f"{caller}-1" and event.actor.roles == (caller,)
+            token = next(t for t in api.tokens.list() if t.name == f"{caller}-1")
+            assert event.actor.authenticated_as == f"token:{token.id}"
             assert event.extra["denied"] is False
         else:
             assert event.outcome == "failure" and event.extra["denied"] is True
