@@ -5,7 +5,8 @@ The browser tests that need no broker run the page against this: the real
 this process's own Prometheus registry (seeded below, so the trends, rules
 and health panels have figures), and an alert book the test feeds.
 
-Protocol: the process prints one JSON line, ``{"url", "tokens": {role: secret}}``,
+Protocol: the process prints one JSON line, ``{"url", "tokens": {role: secret},
+"checkpoint"}`` (the archive's latest checkpoint),
 once it is listening; then each JSON line on stdin is an alert
 (``Alert.model_dump(mode="json")``) to add to the book. Run it as
 ``python -m tests.browser.memory_api`` from the repository root.
@@ -17,6 +18,7 @@ import asyncio
 import json
 import socket
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,8 +32,10 @@ from pipeline import metrics
 from pipeline.access.policy import Policy
 from pipeline.access.review import review_events
 from pipeline.api.app import create_api
+from pipeline.api.archive_view import ArchiveView
 from pipeline.api.backend import ApiBackend
 from pipeline.api.tokens import TokenStore
+from tests.archive.helpers import Archive
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +83,7 @@ def usage_events(now: datetime) -> list[AuditEvent]:
     return events
 
 
-async def serve() -> None:
+async def serve(archive_dir: str) -> None:
     seed_metrics()
     tokens = TokenStore(None)
     secrets = {role: tokens.create(f"{role}-1", role)[1] for role in ("viewer", "responder", "admin")}
@@ -98,7 +102,10 @@ async def serve() -> None:
     async def access_review(since: str) -> Any:
         return review_events(events, since, policy=policy).model_dump(mode="json")
 
-    backend = ApiBackend(ruleset=lambda: ruleset, access_review=access_review)
+    archive = Archive(Path(archive_dir))
+    archive.fill(12)  # signed checkpoints for the health panel
+    view = ArchiveView(archive.storage)
+    backend = ApiBackend(ruleset=lambda: ruleset, access_review=access_review, archive=view)
     emitted: list[AuditEvent] = []
 
     async def emit(event: AuditEvent) -> None:
@@ -113,7 +120,8 @@ async def serve() -> None:
     while not server.started:
         await asyncio.sleep(0.05)
     port = sock.getsockname()[1]
-    print(json.dumps({"url": f"http://127.0.0.1:{port}", "tokens": secrets}), flush=True)
+    hello = {"url": f"http://127.0.0.1:{port}", "tokens": secrets, "checkpoint": view.latest()}
+    print(json.dumps(hello), flush=True)
 
     loop = asyncio.get_running_loop()
     while True:
@@ -127,4 +135,5 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    with tempfile.TemporaryDirectory(prefix="aw-archive-") as directory:
+        asyncio.run(serve(directory))

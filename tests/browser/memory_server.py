@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 class MemoryApi:
     url: str
     tokens: dict[str, str]
+    checkpoint: dict[str, Any]
     process: subprocess.Popen[str]
 
     def add(self, alert: Alert) -> None:
@@ -55,7 +56,7 @@ def start_memory_api(log: Path, timeout: float = 60.0) -> Iterator[MemoryApi]:
         raise AssertionError(f"the in-memory API did not start:\n{log.read_text()[-4000:]}")
     hello: dict[str, Any] = json.loads(first[0])
     try:
-        yield MemoryApi(hello["url"], hello["tokens"], process)
+        yield MemoryApi(hello["url"], hello["tokens"], hello["checkpoint"], process)
     finally:
         assert process.stdin is not None
         process.stdin.close()

@@ -152,6 +152,9 @@ def test_trends_rules_health_and_access_review_render_with_data(
     expect(stalled).to_have_count(1)
     expect(stalled.locator(".lag")).to_have_text("950")
     expect(stalled).to_contain_text("STALLED")
+    expect(page.locator('#checkpoint dd[data-key="origin"]')).to_have_text("auditwatch/test")
+    expect(page.locator('#checkpoint dd[data-key="size"]')).to_have_text(str(api.checkpoint["size"]))
+    expect(page.locator('#checkpoint dd[data-key="root"]')).to_have_text(api.checkpoint["root"])
     shot(page, "panels")
 
     # Access review tab: the principals observed, with what they used and were denied.

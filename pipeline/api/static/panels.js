@@ -82,7 +82,7 @@
     const checkpoint = body.last_checkpoint;
     fill(byId("checkpoint"), checkpoint && typeof checkpoint === "object"
       ? Object.entries(checkpoint).map(([k, v]) => [el("dt", {}, k),
-        el("dd", { className: "mono" }, /(_at|time)$/.test(k) ? when(v) : text(v))])
+        el("dd", { className: "mono", dataset: { key: k } }, /(_at|time)$/.test(k) ? when(v) : text(v))])
       : el("dd", { className: "muted" }, "No checkpoint yet (or the archive is off)."));
   }
 
