@@ -119,4 +119,8 @@ def test_a_responder_acknowledges_a_rule_alert_from_a_real_worker_and_the_ack_is
     assert page.locator("#alerts-table img").count() == 0
     assert page_errors == []
     assert worker.alive()
+
+    # The worker goes away: the page says so instead of showing stale data silently.
     worker.stop()
+    expect(page.locator("#alerts-error")).to_contain_text("the API is unreachable", timeout=10_000)
+    shot(page, "worker-stopped")
