@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright, expect, sync_playwright
 
 from tests.integration import conftest as integration
 from tests.integration.conftest import make_worker, receiver, topics
@@ -44,6 +44,10 @@ CHROMIUM_ARGS = [
 ]
 
 Shot = Callable[[Page, str], Path]
+
+# CI runs these beside the whole suite on two shared cores: wait up to 15 s
+# for the page to reach a state (the polls are 2 to 10 s apart) before failing.
+expect.set_options(timeout=15_000)
 T = TypeVar("T")
 
 
