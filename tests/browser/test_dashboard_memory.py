@@ -218,7 +218,18 @@ def test_responder_acknowledges_resolves_and_silences_and_each_is_in_the_audit_l
     other.locator(".silence-form button.confirm").click()
     expect(other.locator(".note")).to_contain_text("Silenced until")
     expect(page.locator('#audit-body tr[data-action="auditwatch.api.silences.create"]')).to_have_count(1)
+    silence = page.locator("#silences-body tr.silence-active")
+    expect(silence).to_have_count(1)
+    expect(silence.locator("li")).to_have_text(['rule_id="failed_login_burst"', 'entity="actor.id=bob"'])
+    expect(silence.locator(".by")).to_have_text("responder-1")  # the API names the caller
+    expect(silence.locator(".comment")).to_have_text("pentest of bob's account")
     shot(page, "resolved-and-silenced")
+
+    silence.locator("button.expire").click()
+    expect(page.locator("#silences-body tr.silence-active")).to_have_count(0)
+    expect(page.locator('#audit-body tr[data-action="auditwatch.api.silences.expire"]')).to_have_count(1)
+    page.check("#silences-expired")
+    expect(page.locator("#silences-body tr.silence-expired .state")).to_have_text("expired")
     assert page_errors == []
 
 

@@ -216,13 +216,13 @@
           ],
           startsAt: start.toISOString(),
           endsAt: end.toISOString(),
-          createdBy: AW.me ? AW.me.name : "",
           comment: comment.value || `silenced from the dashboard (alert ${alert.id})`,
         };
         try {
           const made = await api("/api/v1/silences", { method: "POST", body });
           const silenceId = made && (made.silenceID || made.id);
           closeForm(alert.id, { kind: "ok", text: `Silenced until ${end.toLocaleString()} (${silenceId || "created"}).` });
+          AW.refreshSilences();
         } catch (err) { error.textContent = `Could not silence: ${err.message}`; }
       },
     }, el("label", {}, `Silence rule ${alert.rule_id} for ${alert.entity} for `), duration, comment,

@@ -24,6 +24,7 @@
     trends: { run: () => AW.panels.trends(), every: PANELS_EVERY_MS, errorId: "trends-error" },
     rules: { run: () => AW.panels.rules(), every: PANELS_EVERY_MS, errorId: "rules-error" },
     health: { run: () => AW.panels.health(), every: PANELS_EVERY_MS, errorId: "health-error" },
+    silences: { run: () => AW.silences.refresh(), every: PANELS_EVERY_MS, errorId: "silences-error" },
   };
   let timer = null;
 
@@ -53,6 +54,12 @@
   /** Refresh the alert feed and the audit log now (after an action). */
   AW.refreshSoon = () => {
     poll("alerts", true);
+    poll("audit", true);
+  };
+
+  /** Refresh the silences and the audit log now (after a silence is made or expired). */
+  AW.refreshSilences = () => {
+    poll("silences", true);
     poll("audit", true);
   };
 
@@ -145,6 +152,7 @@
     byId("trend-hours").addEventListener("change", () => poll("trends", true));
     byId("audit-reads").addEventListener("change", () => poll("audit", true));
     byId("rules-hit-only").addEventListener("change", () => poll("rules", true));
+    byId("silences-expired").addEventListener("change", () => poll("silences", true));
     byId("access-form").addEventListener("submit", (event) => {
       event.preventDefault();
       AW.panels.access();
