@@ -21,6 +21,7 @@ import contextlib
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -28,14 +29,17 @@ __all__ = [
     "ALERTS_RAISED",
     "ARCHIVE_BYTES",
     "ARCHIVE_RECORDS_HELD",
+    "BY_SOURCE",
     "CONSUMER_LAG",
     "DETECTOR_SECONDS",
+    "DETECTOR_TIME",
     "EVENTS_ACCEPTED",
     "EVENTS_BY_SOURCE",
     "EVENTS_DEAD_LETTERED",
     "EVENTS_EVALUATED",
     "EVENTS_LATE",
     "LAST_EVENT_TIME",
+    "MATCHES_BY_RULE",
     "NOTIFICATIONS",
     "NOTIFICATIONS_PARKED",
     "PARTITION_STALLED",
@@ -43,6 +47,7 @@ __all__ = [
     "RULE_MATCHES",
     "SOURCES",
     "BoundedLabel",
+    "Children",
     "directory_bytes",
     "serve_metrics",
 ]
@@ -125,8 +130,33 @@ class BoundedLabel:
         return self.OTHER
 
 
+class Children:
+    """The children of a one-label metric, looked up once per value.
+
+    ``metric.labels(value)`` takes a lock and builds a tuple on every call,
+    which cost more than the counting on the per-event path; a child, once
+    made, lives as long as the metric, so a dict of them is safe.
+    ``bound`` caps the values (see :class:`BoundedLabel`).
+    """
+
+    def __init__(self, metric: Counter | Gauge | Histogram, bound: BoundedLabel | None = None) -> None:
+        self._metric = metric
+        self._bound = bound
+        self._children: dict[str, Any] = {}
+
+    def __call__(self, value: str) -> Any:
+        child = self._children.get(value)
+        if child is None:
+            label = self._bound(value) if self._bound is not None else value
+            child = self._children[value] = self._metric.labels(label)
+        return child
+
+
 SOURCES = BoundedLabel(64)
 """The ``source`` label of :data:`EVENTS_BY_SOURCE`."""
+BY_SOURCE = Children(EVENTS_BY_SOURCE, SOURCES)
+MATCHES_BY_RULE = Children(RULE_MATCHES)
+DETECTOR_TIME = Children(DETECTOR_SECONDS)
 
 
 def serve_metrics(host: str, port: int) -> None:

@@ -52,7 +52,7 @@ class Stages:
         if isinstance(outcome, Accepted):
             metrics.EVENTS_ACCEPTED.inc(len(outcome.events))
             for event in outcome.events:
-                metrics.EVENTS_BY_SOURCE.labels(source=metrics.SOURCES(event.origin.system)).inc()
+                metrics.BY_SOURCE(event.origin.system).inc()
         else:
             metrics.EVENTS_DEAD_LETTERED.inc()
         if self.tracing.enabled:
@@ -83,38 +83,42 @@ class Stages:
         The models' per-entity state and checkpoints share ``state`` with the rules'
         windows (their keys start with ``model|``), so one changelog restores both.
         """
-        span = self.tracing.span(
-            DETECT,
-            trace_id=event.trace_id,
-            span_id=event.span_id,
-            attributes={"auditwatch.event_id": event.event_id},
-        )
-        with span:
-            with metrics.DETECTOR_SECONDS.labels(detector="rules").time():
-                result = self.engine.evaluate(event, state)
-            metrics.EVENTS_EVALUATED.inc()
-            for rule in result.matched_rules:
-                metrics.RULE_MATCHES.labels(rule=rule).inc()
-            for rule in result.late_for:
-                metrics.EVENTS_LATE.labels(rule=rule).inc()
-            findings = list(result.findings)
-            models = models if models is not None else self.models
-            if models is not None:
-                with metrics.DETECTOR_SECONDS.labels(detector="models").time():
-                    findings += models.evaluate(event, state)
-            trace = TraceContext(event.trace_id, event.span_id) if event.trace_id and event.span_id else None
-            alerts = [
-                build_alert(
-                    finding,
-                    redactor=self.redactor,
-                    # the event that triggered the finding is this one only if the finding names it
-                    trace=trace if event.event_id in finding.event_ids else None,
-                )
-                for finding in findings
-            ]
-            for alert in alerts:
-                metrics.ALERTS_RAISED.labels(rule=alert.rule_id, severity=alert.severity.label).inc()
-            return alerts
+        if not self.tracing.enabled:
+            return self._detect(event, state, models)
+        attributes = {"auditwatch.event_id": event.event_id}
+        with self.tracing.span(DETECT, trace_id=event.trace_id, span_id=event.span_id, attributes=attributes):
+            return self._detect(event, state, models)
+
+    def _detect(self, event: AuditEvent, state: StateStore, models: ModelSet | None) -> list[Alert]:
+        started = time.perf_counter()
+        result = self.engine.evaluate(event, state)
+        metrics.DETECTOR_TIME("rules").observe(time.perf_counter() - started)
+        metrics.EVENTS_EVALUATED.inc()
+        for rule in result.matched_rules:
+            metrics.MATCHES_BY_RULE(rule).inc()
+        for rule in result.late_for:
+            metrics.EVENTS_LATE.labels(rule=rule).inc()
+        findings = list(result.findings)
+        models = models if models is not None else self.models
+        if models is not None:
+            started = time.perf_counter()
+            findings += models.evaluate(event, state)
+            metrics.DETECTOR_TIME("models").observe(time.perf_counter() - started)
+        if not findings:
+            return []
+        trace = TraceContext(event.trace_id, event.span_id) if event.trace_id and event.span_id else None
+        alerts = [
+            build_alert(
+                finding,
+                redactor=self.redactor,
+                # the event that triggered the finding is this one only if the finding names it
+                trace=trace if event.event_id in finding.event_ids else None,
+            )
+            for finding in findings
+        ]
+        for alert in alerts:
+            metrics.ALERTS_RAISED.labels(rule=alert.rule_id, severity=alert.severity.label).inc()
+        return alerts
 
 
 def build_stages(
