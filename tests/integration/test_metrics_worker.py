@@ -1,8 +1,10 @@
 """Acceptance (issue 8): /metrics of a real worker shows the exact counts of a replayed sample.
 
-The sample is ``config/samples/demo.jsonl`` (319 lines, 3 of them malformed).
-The expectations are computed without the worker: the lines are counted from
-the file, and the dead letters and alerts per rule come from ``auditwatch
+The sample is ``config/samples/demo.jsonl`` (319 lines, 3 of them malformed)
+followed by generated lines: failed-login bursts of three actors, a burst of
+denied reads, and two more bad records, so several rules fire. The
+expectations are computed without the worker: the lines are counted from the
+file, and the dead letters and alerts per rule come from ``auditwatch
 replay`` over the same file with the same config (a separate process, no
 Kafka). The worker then gets the file through the real broker, and its
 ``/metrics`` page, scraped over HTTP, must show exactly those numbers.
@@ -58,12 +60,46 @@ def by_label(samples: Samples, name: str, label: str) -> dict[str, float]:
     return totals
 
 
-def replay_expectations(config: Path, tmp_path: Path, env: dict[str, str]) -> tuple[int, Counter[str]]:
+def generated() -> list[bytes]:
+    """Bursts that fire shipped rules, then two records ingest must reject."""
+
+    def event(n: int, actor: str, second: int, action: str, category: str, ip: str) -> bytes:
+        return json.dumps(
+            {
+                "event_id": f"metrics-{n}",
+                "time": f"2026-03-02T12:{second // 60:02d}:{second % 60:02d}Z",
+                "tenant_id": "acme",
+                "actor": {"id": actor, "type": "human"},
+                "action": action,
+                "category": category,
+                "outcome": "failure",
+                "source": {"ip": ip},
+                "origin": {"system": "metrics.test"},
+            }
+        ).encode()
+
+    lines = [
+        event(k * 6 + j, actor, k * 120 + j * 5, "login", "authentication", f"203.0.113.{10 + k}")
+        for k, actor in enumerate(["mallory", "trudy", "eve"])
+        for j in range(6)
+    ]
+    lines += [
+        event(100 + j, "oscar", 600 + 2 * j, "s3.GetObject", "authorization", "198.51.100.40")
+        for j in range(12)
+    ]
+    lines.append(b"not json at all")
+    lines.append(json.dumps({"event_id": "no-actor", "time": "2026-03-02T12:30:00Z", "action": "x"}).encode())
+    return lines
+
+
+def replay_expectations(
+    sample: Path, config: Path, tmp_path: Path, env: dict[str, str]
+) -> tuple[int, Counter[str]]:
     """Dead letters and alerts per rule of ``auditwatch replay`` over the sample."""
     alerts_out, dead_out = tmp_path / "replay-alerts.jsonl", tmp_path / "replay-dead.jsonl"
     subprocess.run(
         [AUDITWATCH, "replay", "--config", str(config), "--no-send", "--no-progress",
-         "--alerts-out", str(alerts_out), "--dead-letter", str(dead_out), str(SAMPLE)],
+         "--alerts-out", str(alerts_out), "--dead-letter", str(dead_out), str(sample)],
         env=env, cwd=REPO, check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     alerts = Counter(json.loads(line)["rule_id"] for line in alerts_out.read_text().splitlines() if line)
@@ -78,10 +114,12 @@ def test_metrics_show_the_exact_counts_of_a_replayed_sample(
     # One partition: the worker sees the file in its order, as replay does, so correlations agree.
     worker = make_worker({"kafka": {"partitions": 1}, "metrics": {"port": port, "sample_seconds": 1}})
     config = Path(worker.env["AUDITWATCH_CONFIG"])
-    lines = [line for line in SAMPLE.read_bytes().splitlines() if line.strip()]
-    dead, alerts = replay_expectations(config, tmp_path, worker.env)
-    assert (len(lines), dead) == (319, 3)  # the sample is what this test believes it is
-    assert sum(alerts.values()) > 0, "the sample must fire some rule for the alert counts to mean anything"
+    lines = [line for line in SAMPLE.read_bytes().splitlines() if line.strip()] + generated()
+    sample = tmp_path / "sample.jsonl"
+    sample.write_bytes(b"\n".join(lines) + b"\n")
+    dead, alerts = replay_expectations(sample, config, tmp_path, worker.env)
+    assert (len(lines), dead) == (319 + 32, 3 + 2)  # the sample is what this test believes it is
+    assert len(alerts) >= 2, f"the sample must fire several rules for the counts to mean much: {alerts}"
     good = len(lines) - dead
 
     worker.start()
