@@ -9,7 +9,7 @@ Protocol: the process prints one JSON line, ``{"url", "tokens": {role: secret},
 "checkpoint"}`` (the archive's latest checkpoint),
 once it is listening; then each JSON line on stdin is an alert
 (``Alert.model_dump(mode="json")``) to add to the book. Run it as
-``python -m tests.browser.memory_api`` from the repository root.
+``python -m tests.browser.memory_api [--anonymous]`` from the repository root.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ async def serve(archive_dir: str) -> None:
     async def emit(event: AuditEvent) -> None:
         emitted.append(event)
 
-    app = create_api(backend, tokens, emit)
+    app = create_api(backend, tokens, emit, anonymous="--anonymous" in sys.argv)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,11 +32,12 @@ class MemoryApi:
         self.process.stdin.flush()
 
 
-def start_memory_api(log: Path, timeout: float = 60.0) -> Iterator[MemoryApi]:
-    """The server process, stopped (stdin closed, then terminated) when the generator ends."""
+@contextmanager
+def start_memory_api(log: Path, timeout: float = 60.0, anonymous: bool = False) -> Iterator[MemoryApi]:
+    """The server process (``anonymous``: api.anonymous on), stopped when the generator ends."""
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.browser.memory_api"],
+            [sys.executable, "-m", "tests.browser.memory_api", *(["--anonymous"] if anonymous else [])],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

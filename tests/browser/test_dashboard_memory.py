@@ -19,7 +19,8 @@ from tests.browser.memory_server import MemoryApi, make_alert, start_memory_api
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[MemoryApi]:
-    yield from start_memory_api(tmp_path / "api.log")
+    with start_memory_api(tmp_path / "api.log") as server:
+        yield server
 
 
 def sign_in(page: Page, api: MemoryApi, token: str) -> None:
@@ -34,8 +35,11 @@ def test_wrong_token_is_refused_with_a_clear_error_and_a_viewer_gets_no_action_b
     alert = make_alert(1)
     api.add(alert)
 
-    sign_in(page, api, "awt_this-is-not-a-token")
+    sign_in(page, api, "")  # anonymous access is off on this server
     error = page.locator("#login-error")
+    expect(error).to_contain_text("needs a token: anonymous access is off")
+    page.fill("#token-input", "awt_this-is-not-a-token")
+    page.click("#login-submit")
     expect(error).to_be_visible()
     expect(error).to_contain_text("not accepted (401 Unauthorized)")
     expect(page.locator("#dashboard")).to_be_hidden()
@@ -273,4 +277,18 @@ def test_an_admin_creates_a_token_shown_once_that_signs_in_and_then_revokes_it(
     page.click("#login-submit")
     expect(page.locator("#login-error")).to_contain_text("not accepted")
     shot(page, "revoked-token-refused")
+    assert page_errors == []
+
+
+def test_with_anonymous_access_on_an_empty_token_signs_in_as_an_anonymous_viewer(
+    page: Page, tmp_path: Path, shot: Shot, page_errors: PageErrors
+) -> None:
+    with start_memory_api(tmp_path / "api.log", anonymous=True) as api:
+        api.add(make_alert(31))
+        sign_in(page, api, "")
+        expect(page.locator("#whoami-name")).to_have_text("anonymous")
+        expect(page.locator("#whoami-role")).to_have_text("viewer")
+        expect(page.locator("tbody.alert")).to_have_count(1)
+        expect(page.locator("#alerts-table :is(button.ack, button.resolve, button.silence)")).to_have_count(0)
+        shot(page, "anonymous")
     assert page_errors == []

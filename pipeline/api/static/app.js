@@ -114,13 +114,16 @@
     showError("login-error", message || "");
   }
 
+  /** Sign in with `secret`; an empty one tries anonymous access (a worker with api.anonymous on). */
   async function signIn(secret) {
-    token.set(secret);
+    if (secret) token.set(secret); else token.clear();
     try {
       signedIn(await api("/api/v1/whoami", { quiet401: true }));
     } catch (err) {
       let message;
-      if (err instanceof AW.ApiError && err.status === 401) {
+      if (err instanceof AW.ApiError && err.status === 401 && !secret) {
+        message = "This worker needs a token: anonymous access is off.";
+      } else if (err instanceof AW.ApiError && err.status === 401) {
         message = "That token was not accepted (401 Unauthorized). Check that it was copied whole and has not been revoked.";
       } else if (err instanceof AW.ApiError) {
         message = `Sign-in failed: ${err.message}`;
@@ -138,8 +141,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     byId("login-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      const secret = byId("token-input").value.trim();
-      if (secret) signIn(secret);
+      signIn(byId("token-input").value.trim());
     });
     byId("logout").addEventListener("click", () => signOut(""));
     document.addEventListener("visibilitychange", () => tick(true));
