@@ -13,11 +13,12 @@ a swap takes effect at the next event.
 
 The anomaly models, when on, run one ``ModelSet`` per partition
 (``pipeline.partition_models``), with their per-entity state in the same table.
-At the end of each batch the models of the partitions it touched are
-checkpointed into the table, before the batch's offsets are acknowledged: the
-commit flushes the changelog first, so a restarted worker resumes them warm.
-A revoked partition's models are dropped and restored from the changelog if
-the partition comes back.
+At the end of a batch the models of the partitions it touched are
+checkpointed into the table when due (every 2,000 events or 10 s of a
+partition), before the batch's offsets are acknowledged: the commit flushes
+the changelog first, so a restarted worker resumes them warm. A revoked
+partition's models are checkpointed and dropped, and restored from the
+changelog if the partition comes back.
 """
 
 from __future__ import annotations
@@ -54,14 +55,16 @@ def register_detect(
         events_topic = source.get_topic_name()
 
         async def forget_models(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
-            models.forget(tp.partition for tp in (args[0] if args else ()) if tp.topic == events_topic)
+            models.forget(
+                (tp.partition for tp in (args[0] if args else ()) if tp.topic == events_topic), state
+            )
 
         app.on_partitions_revoked.connect(cast(Any, forget_models))  # mode types the handler too narrowly
 
     @app.agent(source, name="detect")
     async def detect(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=BATCH_WAIT):
-            touched: set[int] = set()
+            touched: set[int] = set()  # partitions whose models ran in this batch
             for record in batch:
                 message = record.message
                 try:
@@ -80,7 +83,7 @@ def register_detect(
                     continue
                 partition_models = None
                 if models is not None:
-                    partition_models = models.get(message.partition)
+                    partition_models = models.get(message.partition, state)
                     touched.add(message.partition)
                 for alert in stages.detect(event, state, partition_models):
                     await alerts.send(key=alert.id.encode(), value=alert.to_json_bytes())

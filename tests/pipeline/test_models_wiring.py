@@ -162,20 +162,52 @@ def events_for(count: int, actors: int = 12) -> list[AuditEvent]:
     ]
 
 
-def test_each_partition_has_its_own_models_and_checkpoint(detectors_dir: Path) -> None:
-    models = PartitionModels(ModelSet.from_paths([detectors_dir], checkpoint_every=0))
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_each_partition_has_its_own_models_and_checkpoint_scope(detectors_dir: Path) -> None:
+    models = PartitionModels(ModelSet.from_paths([detectors_dir], checkpoint_every=0), every_events=150)
     state: dict[str, Any] = {}
-    assert models.get(0) is models.get(0)
-    assert models.get(0) is not models.get(1)
-    for event in events_for(200):
-        models.get(0).evaluate(event, state)
-    models.checkpoint([0], state)
-    assert checkpoint_key("login_rate", "p0") in state
-    assert checkpoint_key("login_rate", "p1") not in state  # untouched partitions are not written
+    assert models.get(0, state) is models.get(0, state)
+    assert models.get(0, state) is not models.get(1, state)
     assert models.partitions == [0, 1]
+    for event in events_for(200):
+        models.get(0, state).evaluate(event, state)
+    assert models.checkpoint([0, 1], state) == [0]  # partition 1 is not due: one event
+    assert checkpoint_key("login_rate", "p0") in state
+    assert checkpoint_key("login_rate", "p1") not in state
 
 
-def test_a_forgotten_partition_resumes_warm_from_its_checkpoint() -> None:
+def test_a_partition_is_checkpointed_when_enough_events_or_time_passed(detectors_dir: Path) -> None:
+    clock = Clock()
+    models = PartitionModels(
+        ModelSet.from_paths([detectors_dir], checkpoint_every=0),
+        every_events=100,
+        every_seconds=10,
+        clock=clock,
+    )
+    state: dict[str, Any] = {}
+    events = events_for(260)
+    for event in events[:99]:
+        models.get(0, state).evaluate(event, state)
+    assert models.checkpoint([0], state) == []
+    assert checkpoint_key("login_rate", "p0") not in state
+    models.get(0, state).evaluate(events[99], state)
+    assert models.checkpoint([0], state) == [0]  # 100 events
+    written = state[checkpoint_key("login_rate", "p0")]
+    assert models.checkpoint([0], state) == []  # nothing new
+    models.get(0, state).evaluate(events[100], state)
+    clock.now = 10.0
+    assert models.checkpoint([0], state) == [0]  # 10 seconds
+    assert state[checkpoint_key("login_rate", "p0")]["events"] > written["events"]
+
+
+def test_a_revoked_partition_is_checkpointed_then_resumes_warm() -> None:
     """Through JSON (as the changelog stores it), the resumed models score as the uninterrupted ones."""
     template = ModelSet.from_paths([REPO / "config" / "detectors"], checkpoint_every=0)
     stream = [AuditEvent.model_validate(i.data) for i in simulate(SimulationConfig(seed=5, days=2)).events]
@@ -183,17 +215,17 @@ def test_a_forgotten_partition_resumes_warm_from_its_checkpoint() -> None:
 
     reference_state: dict[str, Any] = {}
     state: dict[str, Any] = {}
-    uninterrupted, restarted = PartitionModels(template), PartitionModels(template)
+    uninterrupted, restarted = PartitionModels(template), PartitionModels(template, every_events=10**9)
     for event in head:
-        uninterrupted.get(3).run(event, reference_state)
-        restarted.get(3).run(event, state)
-    restarted.checkpoint([3], state)
-    restarted.forget([3])
+        uninterrupted.get(3, reference_state).run(event, reference_state)
+        restarted.get(3, state).run(event, state)
+    assert restarted.checkpoint([3], state) == []  # not due
+    restarted.forget([3], state)
     assert restarted.partitions == []
     state = json.loads(json.dumps(state))
-    expected = [uninterrupted.get(3).run(e, reference_state).scores for e in tail]
-    resumed = [restarted.get(3).run(e, state).scores for e in tail]
+    expected = [uninterrupted.get(3, reference_state).run(e, reference_state).scores for e in tail]
+    resumed = [restarted.get(3, state).run(e, state).scores for e in tail]
     assert resumed == expected
     cold_state: dict[str, Any] = {}
-    cold = [PartitionModels(template).get(3).run(e, cold_state).scores for e in tail]
+    cold = [PartitionModels(template).get(3, cold_state).run(e, cold_state).scores for e in tail]
     assert cold != expected
