@@ -46,7 +46,8 @@ def test_trace_context_flows_from_event_to_webhook_and_spans_reach_the_collector
 ) -> None:
     worker = make_worker(OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url)
     worker.start()
-    produce(kafka_bootstrap, topics.raw, [failed_login(s, traced=s == 20) for s in (0, 5, 10, 15, 20)])
+    logins = [failed_login(s, traced=s == 20) for s in (0, 5, 10, 15, 20)]
+    produce(kafka_bootstrap, topics.raw, logins, key=b"mallory")  # one partition: the traced one is last
 
     requests = receiver.wait_for(1)
     assert requests, f"no alert reached the receiver\n{worker.log()[-4000:]}"
