@@ -22,6 +22,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from pipeline.archive.keys import Signer
+from pipeline.metrics import directory_bytes
 from tests.integration.conftest import AUDITWATCH, REPO, Topics, Worker, produce, wait_until
 
 SAMPLE = REPO / "config" / "samples" / "demo.jsonl"
@@ -112,7 +114,14 @@ def test_metrics_show_the_exact_counts_of_a_replayed_sample(
 ) -> None:
     port = free_port()
     # One partition: the worker sees the file in its order, as replay does, so correlations agree.
-    worker = make_worker({"kafka": {"partitions": 1}, "metrics": {"port": port, "sample_seconds": 1}})
+    key, archive = tmp_path / "archive.pem", tmp_path / "archive"
+    Signer.generate().write(key)
+    sections = {
+        "kafka": {"partitions": 1},
+        "metrics": {"port": port, "sample_seconds": 1},
+        "archive": {"enabled": True, "dir": str(archive), "checkpoint_interval": 1},
+    }
+    worker = make_worker(sections, AUDITWATCH_ARCHIVE_SIGNING_KEY_FILE=str(key))
     config = Path(worker.env["AUDITWATCH_CONFIG"])
     lines = [line for line in SAMPLE.read_bytes().splitlines() if line.strip()] + generated()
     sample = tmp_path / "sample.jsonl"
@@ -157,5 +166,15 @@ def test_metrics_show_the_exact_counts_of_a_replayed_sample(
         assert ("auditwatch_partition_stalled", (("partition", "0"), ("topic", topic))) in samples
         assert value(samples, "auditwatch_partition_stalled", topic=topic, partition="0") == 0
     assert value(samples, "auditwatch_notifications_parked") == 0
+    # The archive holds its start record, every accepted event and every alert; its gauge of bytes
+    # catches up with the directory once the timer has run after the last write.
+    wait_until(
+        lambda: value(scrape(port), "auditwatch_archive_records") == 1 + good + sum(alerts.values()),
+        30, "the archive to hold every event and alert", worker,
+    )  # fmt: skip
+    wait_until(
+        lambda: value(scrape(port), "auditwatch_archive_bytes") == directory_bytes(archive) > 0,
+        30, "the archive size gauge to match the directory", worker,
+    )  # fmt: skip
     assert worker.alive()
     worker.stop()
