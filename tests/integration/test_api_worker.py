@@ -162,14 +162,21 @@ def test_an_acknowledgement_through_one_worker_shows_in_another(
     make_worker: Callable[..., Worker], topics: Topics, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     first, base, secrets = api_worker(make_worker, tmp_path)
-    second, other, _ = api_worker(make_worker, tmp_path, tokens_exist=True)
     viewer = {"Authorization": f"Bearer {secrets['viewer']}"}
     with httpx.Client(timeout=10) as client:
         for _ in range(10):
-            assert client.get(f"{other}/api/v1/whoami").status_code == 401
+            assert client.get(f"{base}/api/v1/whoami").status_code == 401
         [alert] = alerts_of(kafka_bootstrap, topics.alerts, {"auditwatch_api_denied_burst_actor"}, 90)
+        # The second worker joins once the alert exists: its API must find the alert (and the
+        # status) in the topics, whatever the consumer group's rebalance is doing meanwhile.
+        second, other, _ = api_worker(make_worker, tmp_path, tokens_exist=True)
         url = f"/api/v1/alerts/{alert['id']}"
-        wait_until(lambda: client.get(base + url, headers=viewer).status_code == 200, 30, "the alert", first)
+
+        def known(api: str) -> Callable[[], bool]:
+            return lambda: client.get(api + url, headers=viewer).status_code == 200
+
+        wait_until(known(base), 30, "the alert in the first worker's API", first)
+        wait_until(known(other), 30, "the alert in the second worker's API", second)
         acked = client.post(
             f"{base}{url}/ack", headers={"Authorization": f"Bearer {secrets['responder']}"}, json={}
         )
