@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from river import anomaly, compose, preprocessing
+from river import anomaly
 from river.base import AnomalyDetector
 
 __all__ = ["BehaviourDetector"]
@@ -23,11 +23,17 @@ MODELS = ("half_space_trees", "one_class_svm")
 
 
 class BehaviourDetector(AnomalyDetector):
-    """A river anomaly detector over feature dicts, with scaling in front of the model.
+    """A river anomaly detector over feature dicts whose values are in [0, 1].
 
-    - ``half_space_trees``: ``MinMaxScaler | HalfSpaceTrees``. Cold start: the score
-      is 0 until the first window of ``window_size`` points is full.
-    - ``one_class_svm``: ``StandardScaler | OneClassSVM``.
+    - ``half_space_trees``: ``HalfSpaceTrees`` over the features as they are. Cold
+      start: the score is 0 until the first window of ``window_size`` points is full.
+    - ``one_class_svm``: ``OneClassSVM`` over the features as they are.
+
+    No online scaler: the features are already on one [0, 1] scale with 0 the
+    usual (``detectors.models.features``), which is the range HalfSpaceTrees
+    splits. An online min-max or standard scaler maps a feature that has never
+    varied to 0 whatever its value, so the first new country, the first failure
+    burst, would be invisible to the model exactly when it matters.
 
     >>> det = BehaviourDetector(window_size=20, seed=1)
     >>> for i in range(60):
@@ -55,12 +61,11 @@ class BehaviourDetector(AnomalyDetector):
         self.seed = seed
         self._pipeline: Any
         if model == "half_space_trees":
-            self._pipeline = compose.Pipeline(
-                preprocessing.MinMaxScaler(),
-                anomaly.HalfSpaceTrees(n_trees=n_trees, height=height, window_size=window_size, seed=seed),
+            self._pipeline = anomaly.HalfSpaceTrees(
+                n_trees=n_trees, height=height, window_size=window_size, seed=seed
             )
         else:
-            self._pipeline = compose.Pipeline(preprocessing.StandardScaler(), anomaly.OneClassSVM(nu=nu))
+            self._pipeline = anomaly.OneClassSVM(nu=nu)
 
     def learn_one(self, x: dict[Any, Any]) -> None:
         self._pipeline.learn_one(x)

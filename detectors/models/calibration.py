@@ -67,6 +67,31 @@ class TailCalibrator:
         excess = max(self.excess, self.floor, 1e-3 * std)
         return 1.0 - (1.0 - _BODY) * math.exp(-(raw - self.q) / excess)
 
+    def raw_at(self, calibrated: float) -> float:
+        """The raw score whose calibrated score is ``calibrated`` (a level in the tail, above the body).
+
+        >>> cal = TailCalibrator(min_count=1)
+        >>> for raw in (0.0, 1.0, 2.0, 3.0) * 50:
+        ...     cal.learn(raw)
+        >>> round(cal.score(cal.raw_at(0.9999)), 6)
+        0.9999
+        """
+        std = max(math.sqrt(self.var), self.floor)
+        excess = max(self.excess, self.floor, 1e-3 * std)
+        return self.q + excess * math.log((1.0 - _BODY) / (1.0 - calibrated))
+
+    def learn_censored(self, raw: float, calibrated: float) -> None:
+        """Learn a flagged score as what is known of it: that it reached the alert level.
+
+        Learning only the points below the threshold truncates the tail, so the
+        fitted tail thins, the threshold's raw level falls, more points are
+        flagged and the tail thins further: the calibrator drifts into flagging
+        everything. Counting a flagged point at the alert level (not at its own
+        value, which would teach the calibrator that attacks are normal) keeps
+        the tail honest.
+        """
+        self.learn(min(raw, self.raw_at(calibrated)))
+
     def learn(self, raw: float) -> None:
         self.count += 1
         alpha = 1.0 / min(self.count, self.span)

@@ -1,26 +1,41 @@
 """Features: a canonical event plus its entity's bounded state in, a dict of numbers out.
 
-``observe`` computes the features of an event from what the entity did *before*
-it, then folds the event into the entity's state (prequential order). Every
-feature is in [0, 1] with 0 the usual, so models see one scale and explanations
-can say how far from the entity's normal an event was.
+``measure`` computes the features of an event from what the entity did *before*
+it, reading the state only; ``learn`` then folds the event into the entity's
+state (prequential order); ``observe`` does both. Every feature is in [0, 1]
+with 0 the usual, so models see one scale without a scaler (HalfSpaceTrees
+assumes [0, 1]) and explanations can say how far from the entity's normal an
+event was.
 
 | feature | meaning |
 |---|---|
 | ``hour_sin``, ``hour_cos``, ``dow_sin``, ``dow_cos`` | time of day and week, cyclically encoded, in [0, 1] |
-| ``odd_hour`` | 1 - the entity's share of activity at this hour (and either side) |
-| ``new_ip``, ``new_network``, ``new_country``, | 1 if not seen for this entity within ``ttl`` |
-| ``new_user_agent``, ``new_resource``, ``new_action`` | |
-| ``novelty`` | the share of those six that are new |
-| ``action_rarity`` | how rare the action is across the whole population |
+| ``odd_hour`` | 1 - the entity's share of activity at this hour (and either side); 0 until the |
+| | entity has 3 days of history: a profile of a session or two makes its other working hours odd |
+| ``new_ip``, ``new_network``, ``new_country`` | new for this entity within ``ttl``, weighed by the |
+| | enclosing levels it knows (``detectors.models.novelty``): a new home IP in the usual country is 0.25 |
+| ``new_user_agent``, ``new_resource``, ``new_action`` | 1 if not seen for this entity within ``ttl`` |
+| ``novelty`` | the mean of those six |
+| ``action_rarity`` | how rare the action is across the whole population (a quarter of that if the |
+| | actor already uses it: an admin's rare ``iam.ListUsers`` is their habit) |
 | ``failure_short``, ``failure_long`` | the entity's failure ratio over ~5 minutes and ~1 day |
-| ``rate_ratio`` | the entity's ~5-minute event rate against its ~1-day rate |
+| ``rate_ratio`` | the entity's ~5-minute event rate against its usual ~5-minute rate *when active* |
+| | (people work in bursts: against the daily rate every session looked like a 50x spike) |
 | ``new_resources_hour`` | distinct new resources touched in the last ~hour |
-| ``volume`` | bytes or object counts against the entity's usual (0 if the source has none) |
+| ``volume`` | how many deviations the log of bytes or object counts is above the entity's usual (the |
+| | population's while the entity has fewer than 3 volumes); 0 if the source has none |
 
-Memory per entity: 6 TTL sets of at most ``EntityLimits.cap`` keys (~40 bytes of
-JSON each), 24 floats of hour profile and a dozen counters: about 2.5 KB of JSON
-at the default cap of 16, whatever the traffic.
+The entity's state learns every event, flagged or not: the detectors' models
+and calibrators do not learn what they flag (river's AnomalyFilter semantics),
+but an entity's profile that refused a flagged value would flag it again at
+every event, forever. The bounded sets evict one-off values before habits
+(``detectors.models.sketch.ttl_record``), so an attacker's sixty resources do not
+make the victim's usual ones look new afterwards.
+
+Memory per entity: 6 TTL sets (7 when events carry an ASN) of at most
+``EntityLimits.cap`` keys (~40 bytes of JSON each), 24 floats of hour profile
+and 15 counters: about 2.6 KB of JSON at the default cap of 16, whatever the
+traffic.
 """
 
 from __future__ import annotations
@@ -31,11 +46,32 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.events import AuditEvent, Outcome
-from detectors.models.sketch import as_float, decay, hour_profile_update, hour_share, key_of, squash, ttl_seen
+from detectors.models.novelty import KNOWN_LEVEL_WEIGHT, NOVELTY, asn_of, country_of, novelty_weights
+from detectors.models.sketch import (
+    as_float,
+    decay,
+    hour_profile_update,
+    hour_share,
+    key_of,
+    squash,
+    ttl_known,
+    ttl_record,
+)
 
-__all__ = ["FEATURES", "STATE_VERSION", "EntityLimits", "Observation", "Population", "new_entity", "observe"]
+__all__ = [
+    "FEATURES",
+    "STATE_VERSION",
+    "EntityLimits",
+    "Observation",
+    "Population",
+    "learn",
+    "measure",
+    "new_entity",
+    "observe",
+]
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+"""2: first-seen time, usual active rate, volume spread and the ASN set (read from version 1 too)."""
 
 FEATURES = (
     "hour_sin",
@@ -61,7 +97,16 @@ FEATURES = (
 _SHORT = 300.0
 _LONG = 86_400.0
 _HOUR = 3_600.0
-_NOVELTY = ("ip", "network", "country", "user_agent", "resource", "action")
+_FEATURED = ("ip", "network", "country", "user_agent", "resource", "action")
+"""The novelty kinds that are features (and make up ``novelty``)."""
+_PROFILE_HISTORY = 3 * 86_400.0
+_PROFILE_HALF_LIFE = 14 * 86_400.0
+"""The hour profile forgets by time: half of its weight after two weeks."""
+_ODD_SCALE = 12.0
+"""``odd_hour`` is 0 where the share of activity near the hour is at least the uniform share (3/24 /
+1.5 = 1/12): an entity active around the clock has no odd hours."""
+_VOLUME_FLOOR = 0.5
+"""The smallest spread of log volume: a steady source is not alarmed by a 1.6x larger object."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +119,29 @@ class EntityLimits:
     """Seconds after which a value counts as new again."""
 
 
+def _stats_update(
+    mean: float, var: float, n: float, x: float, span: float = 50.0
+) -> tuple[float, float, float]:
+    """A decayed mean and variance over at most ``span`` recent values: (mean, var, n) after ``x``."""
+    n += 1.0
+    alpha = 1.0 / min(n, span)
+    delta = x - mean
+    mean += alpha * delta
+    var = (1.0 - alpha) * (var + alpha * delta * delta)
+    return mean, var, n
+
+
 @dataclass
 class Population:
-    """What is learned across entities: how common each action is. Bounded by ``cap`` actions."""
+    """What is learned across entities: how common each action is (at most ``cap`` actions) and the
+    usual log volume, the prior for an entity that has no volume of its own yet."""
 
     cap: int = 4096
     actions: dict[str, float] = field(default_factory=dict)
     total: float = 0.0
+    vm: float = 0.0
+    vv: float = 0.0
+    vn: float = 0.0
 
     def rarity(self, action: str) -> float:
         seen = self.actions.get(key_of(action), 0.0)
@@ -88,30 +149,48 @@ class Population:
             return 0.0
         return 1.0 - math.log1p(seen) / math.log1p(self.total)
 
-    def learn(self, action: str) -> None:
+    def learn(self, action: str, log_volume: float | None = None) -> None:
         key = key_of(action)
         self.actions[key] = self.actions.get(key, 0.0) + 1.0
         self.total += 1.0
         if len(self.actions) > self.cap:
             rarest = min(self.actions, key=self.actions.__getitem__)
             self.total -= self.actions.pop(rarest)
+        if log_volume is not None:
+            self.vm, self.vv, self.vn = _stats_update(self.vm, self.vv, self.vn, log_volume, span=5000.0)
 
     def to_json(self) -> dict[str, Any]:
-        return {"cap": self.cap, "actions": self.actions, "total": self.total}
+        return {
+            "cap": self.cap,
+            "actions": self.actions,
+            "total": self.total,
+            "vm": self.vm,
+            "vv": self.vv,
+            "vn": self.vn,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Population:
-        return cls(cap=int(data["cap"]), actions=dict(data["actions"]), total=float(data["total"]))
+        return cls(
+            cap=int(data["cap"]),
+            actions=dict(data["actions"]),
+            total=float(data["total"]),
+            vm=float(data.get("vm", 0.0)),
+            vv=float(data.get("vv", 0.0)),
+            vn=float(data.get("vn", 0.0)),
+        )
 
 
 @dataclass(frozen=True)
 class Observation:
-    """An event's features, and the facts an explanation quotes."""
+    """An event's features, the facts an explanation quotes, and what ``learn`` folds in."""
 
     features: dict[str, float]
     facts: dict[str, str]
     seen_before: int
     """How many events of this entity came before this one (the warm-up counter)."""
+    update: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The event's values and decayed counters, computed once by ``measure`` for ``learn``."""
 
 
 def new_entity() -> dict[str, Any]:
@@ -120,14 +199,17 @@ def new_entity() -> dict[str, Any]:
         "v": STATE_VERSION,
         "n": 0,
         "t": 0.0,
+        "f0": 0.0,
         "hours": [0.0] * 24,
-        "seen": {name: {} for name in _NOVELTY},
+        "seen": {name: {} for name in _FEATURED},
         "rs": 0.0,
         "rl": 0.0,
         "fs": 0.0,
         "fl": 0.0,
         "nr": 0.0,
+        "ra": 0.0,
         "vm": 0.0,
+        "vv": 0.0,
         "vn": 0.0,
     }
 
@@ -150,18 +232,30 @@ def _volume(event: AuditEvent) -> float | None:
     return None
 
 
-def _country(event: AuditEvent) -> str | None:
-    geo = event.extra.get("geo")
-    if isinstance(geo, dict) and geo.get("country"):
-        return str(geo["country"])
-    country = event.extra.get("country")
-    return str(country) if country else None
+def _volume_feature(
+    volume: float | None, entity: dict[str, Any], population: Population, facts: dict[str, str]
+) -> tuple[float, float | None]:
+    """(feature, log volume): deviations above the entity's usual log volume, or the population's."""
+    if volume is None:
+        return 0.0, None
+    logv = math.log1p(volume)
+    if float(entity.get("vn", 0.0)) >= 3:
+        mean, var, whose = float(entity["vm"]), float(entity.get("vv", 0.0)), "the actor's usual"
+    elif population.vn >= 30:
+        mean, var, whose = population.vm, population.vv, "the usual across actors"
+    else:
+        return 0.0, logv
+    z = (logv - mean) / max(math.sqrt(var), _VOLUME_FLOOR)
+    if z > 1.0:
+        times = math.exp(logv - mean)
+        facts["volume"] = f"volume {volume:.0f}, {times:.0f}x {whose} ({z:.1f} deviations above)"
+    return squash(max(0.0, z - 1.0), 3.0), logv
 
 
-def observe(
+def measure(
     event: AuditEvent, entity: dict[str, Any], population: Population, limits: EntityLimits = EntityLimits()
 ) -> Observation:
-    """Features of ``event`` from ``entity``'s past; then learn it into ``entity`` and ``population``."""
+    """Features of ``event`` from ``entity``'s past; reads ``entity`` and ``population`` only."""
     now = event.epoch
     tod = (now % 86_400.0) / 86_400.0
     dow = ((now // 86_400.0 + 3) % 7) / 7.0  # 1970-01-01 was a Thursday; 0 = Monday
@@ -174,24 +268,29 @@ def observe(
     values = {
         "ip": ip,
         "network": _network(ip),
-        "country": _country(event),
+        "asn": asn_of(event),
+        "country": country_of(event),
         "user_agent": event.source.user_agent,
         "resource": (event.resource.name or event.resource.id) if event.resource is not None else None,
         "action": event.action,
     }
-    novelty: dict[str, float] = {}
-    for name in _NOVELTY:
-        value = values[name]
-        if value is None:
-            novelty[name] = 0.0
-            continue
-        known = ttl_seen(entity["seen"][name], value, now, limits.ttl, limits.cap)
-        novelty[name] = 0.0 if known or n == 0 else 1.0
-        if novelty[name]:
-            facts[f"new_{name}"] = value
+    seen = entity["seen"]
+    known = {
+        name: value is not None and ttl_known(seen.get(name, {}), value, now, limits.ttl)
+        for name, value in values.items()
+    }
+    novelty = novelty_weights(values, known) if n else {f"new_{name}": 0.0 for name in NOVELTY}
+    for name in _FEATURED:
+        weight = novelty[f"new_{name}"]
+        if weight:
+            familiar = [level for level in ("asn", "country") if known[level] and level != name]
+            facts[f"new_{name}"] = str(values[name]) + (
+                f" (usual {familiar[-1]} {values[familiar[-1]]})" if weight < 1.0 and familiar else ""
+            )
 
     share = hour_share(entity["hours"], hour)
-    odd = 1.0 - min(1.0, share * 4.0) if n else 0.0
+    has_day = n > 0 and now - float(entity.get("f0", 0.0)) >= _PROFILE_HISTORY
+    odd = 1.0 - min(1.0, share * _ODD_SCALE) if has_day else 0.0
     facts["odd_hour"] = (
         f"{int(hour):02d}:{int(tod * 1440) % 60:02d} UTC ({share:.0%} of usual activity near this hour)"
     )
@@ -202,64 +301,92 @@ def observe(
     fs = decay(float(entity["fs"]), last, now, _SHORT)
     fl = decay(float(entity["fl"]), last, now, _LONG)
     nr = decay(float(entity["nr"]), last, now, _HOUR)
-    # decayed counts per second, comparable between half-lives
-    short_rate = (rs + 1.0) / (_SHORT / math.log(2))
-    long_rate = (rl + 1.0) / (_LONG / math.log(2))
-    ratio = short_rate / long_rate if n else 1.0
-    facts["rate_ratio"] = f"{ratio:.0f}x the entity's usual event rate"
+    # the short decayed count (this event included) against its usual value at the entity's events
+    active = rs + 1.0
+    ratio = active / max(float(entity.get("ra", 0.0)), 1.0) if n else 1.0
+    facts["rate_ratio"] = f"{ratio:.1f}x the actor's usual event rate when active"
     failure_short = (fs + failed) / (rs + 1.0)
     failure_long = fl / rl if rl > 0 else 0.0
     facts["failure_short"] = (
         f"failure ratio {failure_short:.0%} in the last minutes (usual {failure_long:.0%})"
     )
+    volume_feature, logv = _volume_feature(_volume(event), entity, population, facts)
 
-    volume = _volume(event)
-    volume_feature = 0.0
-    vn = float(entity["vn"])
-    vm = float(entity["vm"])
-    if volume is not None:
-        logv = math.log1p(volume)
-        if vn >= 3:
-            volume_feature = squash(max(0.0, logv - vm), 2.0)
-            facts["volume"] = f"volume {volume:.0f}, {math.expm1(max(0.0, logv - vm)) + 1:.0f}x the usual"
-        vn += 1.0
-        vm += (logv - vm) / min(vn, 50.0)
-
-    rarity = population.rarity(event.action)
+    # a rare action the actor already uses is its habit (an admin's iam.ListUsers), not news
+    rarity = population.rarity(event.action) * (KNOWN_LEVEL_WEIGHT if known["action"] else 1.0)
     facts["action_rarity"] = f"action {event.action!r} is rare across all actors"
+    new_resource = novelty["new_resource"]
     features = {
         "hour_sin": 0.5 + 0.5 * math.sin(2 * math.pi * tod),
         "hour_cos": 0.5 + 0.5 * math.cos(2 * math.pi * tod),
         "dow_sin": 0.5 + 0.5 * math.sin(2 * math.pi * dow),
         "dow_cos": 0.5 + 0.5 * math.cos(2 * math.pi * dow),
         "odd_hour": odd,
-        "new_ip": novelty["ip"],
-        "new_network": novelty["network"],
-        "new_country": novelty["country"],
-        "new_user_agent": novelty["user_agent"],
-        "new_resource": novelty["resource"],
-        "new_action": novelty["action"],
-        "novelty": sum(novelty.values()) / len(novelty),
+        **{f"new_{name}": novelty[f"new_{name}"] for name in _FEATURED},
+        "novelty": sum(novelty[f"new_{name}"] for name in _FEATURED) / len(_FEATURED),
         "action_rarity": rarity,
         "failure_short": min(1.0, failure_short),
         "failure_long": min(1.0, failure_long),
-        "rate_ratio": squash(max(0.0, ratio - 1.0), 20.0),
-        "new_resources_hour": squash(nr + novelty["resource"], 10.0),
+        "rate_ratio": squash(max(0.0, ratio - 1.0), 4.0),
+        "new_resources_hour": squash(nr + new_resource, 10.0),
         "volume": volume_feature,
     }
-    facts["new_resources_hour"] = f"{nr + novelty['resource']:.0f} new resources in the last hour"
+    facts["new_resources_hour"] = f"{nr + new_resource:.0f} new resources in the last hour"
+    update = {
+        "now": now,
+        "hour": hour,
+        "values": values,
+        "failed": failed,
+        "counters": (rs, rl, fs, fl, nr),
+        "new_resource": new_resource,
+        "logv": logv,
+    }
+    return Observation(features=features, facts=facts, seen_before=n, update=update)
 
-    hour_profile_update(entity["hours"], hour)
+
+def learn(
+    event: AuditEvent,
+    entity: dict[str, Any],
+    population: Population,
+    obs: Observation,
+    limits: EntityLimits = EntityLimits(),
+) -> None:
+    """Fold ``event`` (measured as ``obs``) into ``entity`` and ``population``."""
+    u = obs.update
+    now = float(u["now"])
+    rs, rl, fs, fl, nr = u["counters"]
+    n = int(entity["n"])
+    active = rs + 1.0
+    keep = decay(1.0, float(entity["t"]), now, _PROFILE_HALF_LIFE)
     entity.update(
+        v=STATE_VERSION,
         n=n + 1,
-        t=max(now, last),
-        rs=rs + 1.0,
+        t=max(now, float(entity["t"])),
+        f0=now if n == 0 else float(entity.get("f0", 0.0)),
+        rs=active,
         rl=rl + 1.0,
-        fs=fs + failed,
-        fl=fl + failed,
-        nr=nr + novelty["resource"],
-        vm=vm,
-        vn=vn,
+        fs=fs + u["failed"],
+        fl=fl + u["failed"],
+        nr=nr + u["new_resource"],
     )
-    population.learn(event.action)
-    return Observation(features=features, facts=facts, seen_before=n)
+    for name, value in u["values"].items():
+        if value is not None:
+            ttl_record(entity["seen"].setdefault(name, {}), value, now, limits.cap)
+    hour_profile_update(entity["hours"], u["hour"], keep=keep)
+    ra = float(entity.get("ra", 0.0))
+    entity["ra"] = active if n == 0 else ra + (active - ra) / min(n + 1, 50)
+    logv = u["logv"]
+    if logv is not None:
+        vm, vv, vn = float(entity["vm"]), float(entity.get("vv", 0.0)), float(entity["vn"])
+        vm, vv, vn = _stats_update(vm, vv, vn, logv)
+        entity.update(vm=vm, vv=vv, vn=vn)
+    population.learn(event.action, logv)
+
+
+def observe(
+    event: AuditEvent, entity: dict[str, Any], population: Population, limits: EntityLimits = EntityLimits()
+) -> Observation:
+    """Features of ``event`` from ``entity``'s past; then learn it into ``entity`` and ``population``."""
+    obs = measure(event, entity, population, limits)
+    learn(event, entity, population, obs, limits)
+    return obs

@@ -19,7 +19,7 @@ from detectors.findings import Finding, evidence_sample
 from detectors.models.behaviour import BehaviourDetector
 from detectors.models.calibration import TailCalibrator
 from detectors.models.explain import FeatureStats, describe
-from detectors.models.features import EntityLimits, Population, new_entity, observe
+from detectors.models.features import EntityLimits, Population, learn, measure, new_entity
 from detectors.models.rate import RateDetector
 from detectors.models.spec import BehaviourSpec, RateSpec
 
@@ -70,11 +70,16 @@ class BehaviourRunner:
             min_count = params.window_size + 200
             self.surprise = True
             """HalfSpaceTrees scores 1 - mass in [0, 1]; calibration works on -log(mass), its surprise."""
+            floor = 0.1
+            """A surprise 0.1 apart is ~10% of mass: noise. Without a floor, a stream of look-alike
+            points (services at night) fits a tail of width ~0, and the next slightly different
+            point scores as one in a million."""
         else:
             self.model = BehaviourDetector("one_class_svm", nu=params.nu, seed=spec.seed)
             min_count = 300
             self.surprise = False
-        self.calibrator = TailCalibrator(min_count=min_count)
+            floor = 1e-6
+        self.calibrator = TailCalibrator(min_count=min_count, floor=floor)
         self.stats = FeatureStats()
         self.population = Population()
         self.events = 0
@@ -88,7 +93,7 @@ class BehaviourRunner:
         record = state.get(key)
         if record is None:
             record = {"f": new_entity(), "alert": 0.0}
-        obs = observe(event, record["f"], self.population, self.limits)
+        obs = measure(event, record["f"], self.population, self.limits)
         x = {name: obs.features[name] for name in spec.features}
         raw = self.model.score_one(x)
         if self.surprise:
@@ -96,14 +101,20 @@ class BehaviourRunner:
         self.last_raw = raw
         score = self.calibrator.score(raw)
         flagged = score >= spec.threshold
-        if not flagged:  # AnomalyFilter: never learn from what is flagged
+        warm = obs.seen_before >= spec.warm_up
+        # AnomalyFilter: never learn from what is flagged, once the entity is past its warm-up.
+        # During warm-up the entity cannot alert, and its first events are how the model learns
+        # what a new kind of entity looks like; refusing them would flag it forever after.
+        if not flagged or not warm:
             self.model.learn_one(x)
-            self.calibrator.learn(raw)
             self.stats.learn(x)
+        learn(event, record["f"], self.population, obs, self.limits)
         self.events += 1
         finding = None
         now = event.epoch
-        if flagged and obs.seen_before >= spec.warm_up and now - float(record["alert"]) >= spec.cooldown:
+        if not flagged:
+            self.calibrator.learn(raw)
+        elif warm and now - float(record["alert"]) >= spec.cooldown:
             record["alert"] = now
             finding = self._finding(event, group, score, x, obs.facts)
         state[key] = record

@@ -18,7 +18,18 @@ import math
 import zlib
 from typing import Any
 
-__all__ = ["as_float", "decay", "hour_profile_update", "hour_share", "key_of", "squash", "ttl_seen"]
+__all__ = [
+    "TtlTable",
+    "as_float",
+    "decay",
+    "hour_profile_update",
+    "hour_share",
+    "key_of",
+    "squash",
+    "ttl_known",
+    "ttl_record",
+    "ttl_seen",
+]
 
 
 def key_of(value: str) -> str:
@@ -26,20 +37,58 @@ def key_of(value: str) -> str:
     return f"{zlib.crc32(value.encode('utf-8', 'replace')):08x}"
 
 
-def ttl_seen(table: dict[str, float], value: str, now: float, ttl: float, cap: int) -> bool:
+TtlTable = dict[str, Any]
+"""key -> ``[last seen, times seen]`` (a bare float, the format before counts, is read as seen once)."""
+
+
+def _entry(value: Any) -> tuple[float, int]:
+    if isinstance(value, list):
+        return float(value[0]), int(value[1])
+    return float(value), 1
+
+
+def ttl_known(table: TtlTable, value: str, now: float, ttl: float) -> bool:
+    """Whether ``value`` was recorded within ``ttl`` seconds before ``now`` (reads only)."""
+    entry = table.get(key_of(value))
+    return entry is not None and now - _entry(entry)[0] <= ttl
+
+
+def ttl_record(table: TtlTable, value: str, now: float, cap: int) -> None:
+    """Record ``value`` at ``now``; beyond ``cap`` keys, evict the oldest key seen only once.
+
+    Habits outlive one-offs: a flood of values seen once (an attacker's sixty
+    resources) evicts itself, not the values the entity uses every day, which
+    would otherwise all look new again after it. Only when every key was seen
+    twice or more does the oldest go.
+
+    >>> table: TtlTable = {}
+    >>> for t, v in enumerate(["home", "home", "a", "b", "c"]):
+    ...     ttl_record(table, v, float(t), cap=2)
+    >>> [ttl_known(table, v, 5.0, 60.0) for v in ("home", "a", "c")]
+    [True, False, True]
+    """
+    key = key_of(value)
+    entry = table.get(key)
+    if entry is None:
+        table[key] = [now, 1]
+    else:
+        last, count = _entry(entry)
+        table[key] = [max(now, last), count + 1]
+    if len(table) > cap:
+        once = [k for k, v in table.items() if _entry(v)[1] == 1 and k != key]
+        candidates = once or [k for k in table if k != key]
+        del table[min(candidates, key=lambda k: _entry(table[k])[0])]
+
+
+def ttl_seen(table: TtlTable, value: str, now: float, ttl: float, cap: int) -> bool:
     """Record ``value`` at ``now``; return whether it was already seen within ``ttl`` seconds.
 
-    >>> seen: dict[str, float] = {}
+    >>> seen: TtlTable = {}
     >>> ttl_seen(seen, "10.0.0.1", 0.0, 3600.0, 4), ttl_seen(seen, "10.0.0.1", 10.0, 3600.0, 4)
     (False, True)
     """
-    key = key_of(value)
-    last = table.get(key)
-    known = last is not None and now - last <= ttl
-    table[key] = max(now, last) if last is not None else now
-    if len(table) > cap:
-        oldest = min(table, key=table.__getitem__)
-        del table[oldest]
+    known = ttl_known(table, value, now, ttl)
+    ttl_record(table, value, now, cap)
     return known
 
 
@@ -50,11 +99,17 @@ def decay(value: float, last: float, now: float, half_life: float) -> float:
     return value * math.exp2(-(now - last) / half_life)
 
 
-def hour_profile_update(profile: list[float], hour: float, weight: float = 1.0, keep: float = 0.995) -> None:
-    """Add one event at ``hour`` (0-24) to a 24-bin profile that slowly forgets."""
-    for i in range(24):
-        profile[i] *= keep
-    profile[int(hour) % 24] += weight
+def hour_profile_update(profile: list[float], hour: float, keep: float = 1.0) -> None:
+    """Add one event at ``hour`` (0-24) to a 24-bin profile, after multiplying it by ``keep``.
+
+    Forget by elapsed time (``keep = decay(1.0, last, now, half_life)``), not per event:
+    per event, a service calling every minute forgot its night within hours, so
+    every hour it came back to looked odd.
+    """
+    if keep < 1.0:
+        for i in range(24):
+            profile[i] *= keep
+    profile[int(hour) % 24] += 1.0
 
 
 def hour_share(profile: list[float], hour: float) -> float:
