@@ -129,7 +129,7 @@ class MetricsConfig(_Section):
         default=5.0, gt=0, le=3600, description="how often lag, stalls and parked notifications are sampled"
     )
     stall_after_seconds: float = Field(
-        default=60.0, gt=0, description="no progress this long while the lag grows: the partition is stalled"
+        default=60.0, gt=0, description="no progress this long while records wait: the partition is stalled"
     )
 
 

@@ -92,7 +92,7 @@ CONSUMER_LAG = Gauge(
 )
 PARTITION_STALLED = Gauge(
     "auditwatch_partition_stalled",
-    "1 while a partition's consumer makes no progress although its lag grows",
+    "1 while a partition's consumer makes no progress although records wait (see pipeline.stall)",
     ["topic", "partition"],
 )
 EVENTS_BY_SOURCE = Counter(

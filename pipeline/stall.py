@@ -1,4 +1,4 @@
-"""Stall detection: a partition whose consumer makes no progress while its lag grows.
+"""Stall detection: a partition whose consumer makes no progress while records wait for it.
 
 Faust's users report consumers that stop silently: the worker is up, the
 group is stable, and one partition's position no longer moves while records
@@ -6,14 +6,14 @@ keep arriving. :class:`StallDetector` is fed samples of
 ``(topic, partition, position, highwater, time)`` and reports changes:
 
 * :class:`Stalled` once, when the position has not moved for
-  ``stall_after`` seconds *and* the lag is larger than it was when the
-  position last moved (records arrived that nobody processes);
+  ``stall_after`` seconds *and* records are waiting (lag above zero). Without
+  progress the lag cannot shrink, so it has grown or stayed: records arrived
+  that nobody processes, or a backlog nobody works through (a worker that
+  starts stuck on its first record sees the whole backlog at once);
 * :class:`Resumed` once, when a stalled partition's position moves again.
 
-An idle partition (no new records, lag unchanged, typically zero) never
-stalls; nor does a busy one whose lag grows while its position advances. A
-consumer stuck on a backlog that then receives nothing more is not reported
-(its lag does not grow); the lag gauge shows it.
+An idle partition (no new records, zero lag) never stalls, however long it
+is quiet; nor does a busy one whose lag grows while its position advances.
 
 The detector is pure: no clock, no Kafka. The worker's adapter
 (``pipeline.agents.monitor``) samples the Faust consumer on a timer, sets
@@ -119,7 +119,7 @@ class StallDetector:
             return None
         if track.stalled:
             return None
-        if sample.at - track.progress_at >= self.stall_after and sample.lag > track.lag_at_progress:
+        if sample.at - track.progress_at >= self.stall_after and sample.lag > 0:
             track.stalled = True
             return Stalled(
                 sample.topic,
@@ -168,7 +168,7 @@ def stall_alert(change: Stalled, *, worker: str = "") -> Alert:
     stuck = change.at - change.since
     summary = (
         f"{change.topic}[{change.partition}] made no progress for {stuck:.0f}s at offset "
-        f"{change.position} while its lag grew from {change.lag_at_progress} to {change.lag}"
+        f"{change.position} while {change.lag} records waited ({change.lag_at_progress} when it last moved)"
         + (f" (worker {worker})" if worker else "")
     )
     return build_alert(_finding(STALL_RULE, "Consumer stalled", Severity.HIGH, change, summary))

@@ -1,9 +1,8 @@
 """The monitor timer: consumer lag, stalls and parked notifications, sampled every few seconds.
 
 Every ``metrics.sample_seconds`` it reads, for each partition of the agents'
-source topics assigned to this worker, the consumer's position (the offset it
-has committed, i.e. processed; before the first commit, its fetch position)
-and the partition's highwater, and:
+source topics assigned to this worker, the consumer's position and the
+partition's highwater, and:
 
 * sets ``auditwatch_consumer_lag{topic,partition}``;
 * feeds :class:`pipeline.stall.StallDetector`, sets
@@ -12,20 +11,34 @@ and the partition's highwater, and:
 * sets ``auditwatch_notifications_parked`` to the records held in the alerts
   dead-letter topic.
 
+The position is the offset the group has committed, i.e. processed. Before
+the group's first commit on a partition it is the log's start, where the app
+begins reading (``auto_offset_reset=earliest``), not the fetch position: Faust
+fetches ahead into a buffer, so an agent stuck on its first record would look
+busy until the buffer filled.
+
+Log starts and ends of partitions this worker does not consume (the parked
+topic, and uncommitted partitions' starts) come from a consumer of the
+monitor's own, outside any group (:class:`KafkaOffsets`): Faust's consumer
+answers such queries from its fetch thread, a second or more per call while
+it long-polls, which made a sample take seconds.
+
 Table changelog partitions are left out on purpose: after recovery nothing
 consumes them while the producer keeps writing, which would look like a stall.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 
 from alerts.model import Alert
@@ -33,25 +46,55 @@ from pipeline import metrics
 from pipeline.config import AuditwatchConfig
 from pipeline.stall import PartitionSample, Resumed, StallDetector, resumed_alert, stall_alert
 
-__all__ = ["PipelineMonitor", "register_monitor"]
+__all__ = ["KafkaOffsets", "Offsets", "PipelineMonitor", "register_monitor"]
 
 log = logging.getLogger("auditwatch.monitor")
 
 
-async def _position(consumer: Any, tp: TP) -> int | None:
-    committed: int | None = consumer._committed_offset.get(tp)  # Faust keeps no public accessor
-    if committed is not None:
-        return committed
-    position: int | None = await consumer.position(tp)
-    return position
+class Offsets(Protocol):
+    """Where partitions' logs start and end."""
+
+    async def earliest(self, tps: list[TP]) -> Mapping[TP, int]: ...
+
+    async def latest(self, tps: list[TP]) -> Mapping[TP, int]: ...
+
+
+class KafkaOffsets:
+    """:class:`Offsets` from a consumer outside any group, started at the first question."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def _client(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
+            )
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer
+
+    async def earliest(self, tps: list[TP]) -> Mapping[TP, int]:
+        found = await (await self._client()).beginning_offsets([TopicPartition(*tp) for tp in tps])
+        return {TP(tp.topic, tp.partition): offset for tp, offset in found.items()}
+
+    async def latest(self, tps: list[TP]) -> Mapping[TP, int]:
+        found = await (await self._client()).end_offsets([TopicPartition(*tp) for tp in tps])
+        return {TP(tp.topic, tp.partition): offset for tp, offset in found.items()}
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
 
 
 class PipelineMonitor:
     """One worker's sampling of its consumer; :meth:`sample` runs on the timer.
 
     ``consumer`` is Faust's consumer (or anything with its ``assignment``,
-    ``highwater``, ``position``, ``earliest_offsets`` and ``highwaters``), so
-    tests drive it with a fake one. ``send`` publishes an alert.
+    ``highwater`` and ``_committed_offset``), so tests drive it with a fake
+    one, as they do ``offsets``. ``send`` publishes an alert.
     """
 
     def __init__(
@@ -61,6 +104,7 @@ class PipelineMonitor:
         parked: Iterable[TP],
         stall_after: float,
         send: Callable[[Alert], Awaitable[None]],
+        offsets: Offsets,
         worker: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -68,13 +112,14 @@ class PipelineMonitor:
         self.parked = list(parked)
         self.detector = StallDetector(stall_after)
         self.send = send
+        self.offsets = offsets
         self.worker = worker
         self.clock = clock
         self._shown: set[tuple[str, int]] = set()
 
     async def sample(self, consumer: Any) -> None:
         await self.sample_partitions(consumer)
-        await self.sample_parked(consumer)
+        await self.sample_parked()
 
     async def sample_partitions(self, consumer: Any) -> None:
         try:
@@ -83,10 +128,9 @@ class PipelineMonitor:
             return
         now = self.clock()
         current: set[tuple[str, int]] = set()
-        for tp in assigned:
+        for tp, position in (await self._positions(consumer, assigned)).items():
             highwater = consumer.highwater(tp)
-            position = await _position(consumer, tp)
-            if highwater is None or position is None:
+            if highwater is None:
                 continue  # nothing fetched from this partition yet
             current.add((tp.topic, tp.partition))
             await self._observe(PartitionSample(tp.topic, tp.partition, position, highwater, now))
@@ -96,6 +140,20 @@ class PipelineMonitor:
                 with contextlib.suppress(KeyError):
                     gauge.remove(topic, str(partition))
         self._shown = current
+
+    async def _positions(self, consumer: Any, assigned: list[TP]) -> dict[TP, int]:
+        """The committed offsets (Faust keeps no public accessor); the log's start where none."""
+        committed: Mapping[TP, int | None] = consumer._committed_offset
+        positions = {tp: offset for tp in assigned if (offset := committed.get(tp)) is not None}
+        missing = [tp for tp in assigned if tp not in positions]
+        if missing:
+            try:
+                positions.update(
+                    (tp, offset) for tp, offset in (await self.offsets.earliest(missing)).items()
+                )
+            except Exception as exc:  # the broker is away: those partitions wait for the next sample
+                log.debug("could not read where %s start: %s", missing, exc)
+        return positions
 
     async def _observe(self, sample: PartitionSample) -> None:
         labels = (sample.topic, str(sample.partition))
@@ -112,11 +170,11 @@ class PipelineMonitor:
         log.warning("%s", alert.summary)
         await self.send(alert)
 
-    async def sample_parked(self, consumer: Any) -> None:
+    async def sample_parked(self) -> None:
         try:
-            earliest = await consumer.earliest_offsets(*self.parked)
-            latest = await consumer.highwaters(*self.parked)
-        except Exception as exc:  # not started yet, or the broker is away: try next time
+            earliest = await self.offsets.earliest(self.parked)
+            latest = await self.offsets.latest(self.parked)
+        except Exception as exc:  # the broker is away: try next time
             log.debug("could not read the parked notifications' offsets: %s", exc)
             return
         held = sum(max(0, latest[tp] - earliest[tp]) for tp in latest if tp in earliest)
@@ -131,16 +189,25 @@ def register_monitor(
     async def send(alert: Alert) -> None:
         await alerts.send(key=alert.id.encode(), value=alert.to_json_bytes())
 
+    offsets = KafkaOffsets(config.kafka.bootstrap)
     monitor = PipelineMonitor(
         watched=watched,
         parked=[TP(parked, p) for p in range(config.kafka.partitions)],
         stall_after=config.metrics.stall_after_seconds,
         send=send,
+        offsets=offsets,
         worker=f"{socket.gethostname()}/{app.conf.id}",
     )
 
     async def sample() -> None:
         await monitor.sample(app.consumer)
 
+    async def close_offsets() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await offsets.close()
+
     app.timer(config.metrics.sample_seconds)(sample)
+    app.task(close_offsets)
     return monitor

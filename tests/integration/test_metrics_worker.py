@@ -15,16 +15,22 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import threading
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.archive.keys import Signer
 from pipeline.metrics import directory_bytes
-from tests.integration.conftest import AUDITWATCH, REPO, Topics, Worker, produce, wait_until
+from pipeline.stall import RESUMED_RULE, STALL_RULE
+from tests.integration.conftest import AUDITWATCH, REPO, Topics, Worker, produce, read_topic, wait_until
 
 SAMPLE = REPO / "config" / "samples" / "demo.jsonl"
 
@@ -178,3 +184,108 @@ def test_metrics_show_the_exact_counts_of_a_replayed_sample(
     )  # fmt: skip
     assert worker.alive()
     worker.stop()
+
+
+@dataclass
+class HangingReceiver:
+    """A webhook receiver on 127.0.0.1 that holds every request until released, then answers 200."""
+
+    url: str = ""
+    released: threading.Event = field(default_factory=threading.Event)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def hanging() -> Iterator[HangingReceiver]:
+    state = HangingReceiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            if not state.released.wait(timeout=60):
+                return  # never answered: the sender times out
+            state.bodies.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state
+    state.released.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_consumer_held_up_by_a_hanging_receiver_is_reported_stalled_then_resumed(
+    make_worker: Callable[..., Worker],
+    topics: Topics,
+    kafka_bootstrap: str,
+    hanging: HangingReceiver,
+) -> None:
+    """Without the router, the notify agent awaits each delivery: a receiver that hangs holds the
+    alerts partition while new alerts arrive. That is a real stall; it must be gauged, alerted once
+    (the alert itself is routed to the same receiver), and resolved when the receiver answers."""
+    port = free_port()
+    sections = {
+        "kafka": {"partitions": 1},
+        "metrics": {"port": port, "sample_seconds": 0.5, "stall_after_seconds": 3},
+        "alerts": {
+            "sinks": [
+                {"name": "hook", "type": "webhook", "min_severity": "info", "timeout": 1,
+                 "url_env": "HANG_URL", "secret_env": "TEST_WEBHOOK_SECRET"}
+            ],
+            "delivery": {"max_attempts": 100, "base_delay": 0.1, "max_delay": 0.2},
+        },
+    }  # fmt: skip
+    worker = make_worker(sections, HANG_URL=hanging.url)
+    worker.start()
+    bursts = [
+        json.dumps(
+            {
+                "event_id": f"stall-{actor}-{i}",
+                "time": f"2026-03-02T13:00:{10 * i:02d}Z",
+                "actor": {"id": actor, "type": "human"},
+                "action": "login",
+                "category": "authentication",
+                "outcome": "failure",
+                "source": {"ip": "203.0.113.50"},
+                "origin": {"system": "metrics.test"},
+            }
+        ).encode()
+        for actor in ("ann", "bob", "cid", "dee")
+        for i in range(5)
+    ]
+    produce(kafka_bootstrap, topics.raw, bursts)
+    stalled = ("auditwatch_partition_stalled", (("partition", "0"), ("topic", topics.alerts)))
+
+    def gauge() -> float | None:
+        try:
+            return scrape(port).get(stalled)
+        except OSError:
+            return None
+
+    wait_until(lambda: gauge() == 1, 60, "the alerts partition to be reported stalled", worker)
+    stall = [a for a in alerts_of(kafka_bootstrap, topics.alerts, 5) if a["rule_id"] == STALL_RULE]
+    assert len(stall) == 1
+    assert stall[0]["group"] == {"topic": topics.alerts, "partition": "0"}
+    assert "made no progress" in stall[0]["summary"]
+
+    hanging.released.set()
+    wait_until(lambda: gauge() == 0, 60, "the stall to end once the receiver answers", worker)
+    found = alerts_of(kafka_bootstrap, topics.alerts, 6)
+    assert [a["rule_id"] for a in found if a["rule_id"].startswith(STALL_RULE)] == [STALL_RULE, RESUMED_RULE]
+    wait_until(
+        lambda: {STALL_RULE, RESUMED_RULE} <= {b["alert"]["rule_id"] for b in hanging.bodies},
+        60, "the stall and its resolution to be delivered like any alert", worker,
+    )  # fmt: skip
+    assert worker.alive()
+    worker.stop()
+
+
+def alerts_of(bootstrap: str, topic: str, expect: int) -> list[dict[str, Any]]:
+    return [json.loads(record.value) for record in read_topic(bootstrap, topic, expect=expect, timeout=30)]

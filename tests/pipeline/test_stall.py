@@ -1,4 +1,4 @@
-"""The stall detector: a stall is no progress for N seconds while the lag grows, reported once."""
+"""The stall detector: a stall is no progress for N seconds while records wait, reported once."""
 
 from __future__ import annotations
 
@@ -40,9 +40,12 @@ def test_growing_lag_with_progress_is_not_a_stall() -> None:
     assert feed(detector, samples) == []
 
 
-def test_a_constant_backlog_without_new_records_is_not_reported() -> None:
+def test_a_backlog_nobody_works_through_is_a_stall_even_when_nothing_new_arrives() -> None:
     detector = StallDetector(stall_after=30)
-    assert feed(detector, [sample(50, 80, t) for t in range(0, 300, 5)]) == []
+    changes = feed(detector, [sample(50, 80, t) for t in range(0, 300, 5)])
+    assert changes == [
+        Stalled("audit.events", 0, since=T0, at=T0 + 30, position=50, lag=30, lag_at_progress=30)
+    ]
 
 
 def test_no_progress_while_lag_grows_is_reported_once_after_the_threshold() -> None:
@@ -95,7 +98,7 @@ def test_stall_and_resolution_alerts_are_canonical_and_deterministic() -> None:
     assert alert.severity.label == "high"
     assert alert.group == {"topic": "audit.events", "partition": "3"}
     assert alert.labels["alertname"] == STALL_RULE
-    assert "no progress for 75s" in alert.summary and "from 2 to 40" in alert.summary
+    assert "no progress for 75s" in alert.summary and "while 40 records waited (2 when" in alert.summary
     resolution = resumed_alert(Resumed("audit.events", 3, since=T0, at=T0 + 80, position=11, lag=39))
     assert resolution.rule_id == RESUMED_RULE
     assert resolution.window_start == alert.window_start

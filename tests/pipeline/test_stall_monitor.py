@@ -16,13 +16,12 @@ EVENTS, CHANGELOG, PARKED = "mon.audit.events", "mon.rule-state-changelog", "mon
 
 @dataclass
 class FakeConsumer:
-    """The parts of Faust's consumer the monitor reads."""
+    """The parts of Faust's consumer the monitor reads, and the log starts and ends it asks for."""
 
     assigned: set[TP] = field(default_factory=set)
     highwaters_: dict[TP, int] = field(default_factory=dict)
     _committed_offset: dict[TP, int] = field(default_factory=dict)
-    fetch_positions: dict[TP, int] = field(default_factory=dict)
-    earliest: dict[TP, int] = field(default_factory=dict)
+    earliest_: dict[TP, int] = field(default_factory=dict)
 
     def assignment(self) -> set[TP]:
         return set(self.assigned)
@@ -30,13 +29,10 @@ class FakeConsumer:
     def highwater(self, tp: TP) -> int | None:
         return self.highwaters_.get(tp)
 
-    async def position(self, tp: TP) -> int | None:
-        return self.fetch_positions.get(tp)
+    async def earliest(self, tps: list[TP]) -> dict[TP, int]:
+        return {tp: self.earliest_.get(tp, 0) for tp in tps}
 
-    async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
-        return {tp: self.earliest.get(tp, 0) for tp in tps}
-
-    async def highwaters(self, *tps: TP) -> dict[TP, int]:
+    async def latest(self, tps: list[TP]) -> dict[TP, int]:
         return {tp: self.highwaters_.get(tp, 0) for tp in tps}
 
 
@@ -52,11 +48,16 @@ async def test_a_stall_is_gauged_and_alerted_once_then_resolved_and_revocation_c
         sent.append(alert)
 
     p0, p1, log = TP(EVENTS, 0), TP(EVENTS, 1), TP(CHANGELOG, 0)
-    monitor = PipelineMonitor(
-        watched=[EVENTS], parked=[TP(PARKED, 0)], stall_after=10, send=send, clock=lambda: clock[0]
-    )
     consumer = FakeConsumer(assigned={p0, p1, log})
-    consumer.fetch_positions[p0] = 5  # before the first commit, the fetch position counts
+    monitor = PipelineMonitor(
+        watched=[EVENTS],
+        parked=[TP(PARKED, 0)],
+        stall_after=10,
+        send=send,
+        offsets=consumer,
+        clock=lambda: clock[0],
+    )
+    consumer.earliest_[p0] = 5  # before the first commit, the log's start counts
     consumer._committed_offset[p1] = 7
     consumer.highwaters_.update({p0: 5, p1: 7, log: 100})
 
@@ -95,8 +96,8 @@ async def test_parked_notifications_are_the_records_held_in_the_alerts_dead_lett
         raise AssertionError("no alert expected")
 
     tps = [TP(PARKED, 0), TP(PARKED, 1)]
-    monitor = PipelineMonitor(watched=[EVENTS], parked=tps, stall_after=10, send=send)
-    consumer = FakeConsumer(highwaters_={tps[0]: 5, tps[1]: 2}, earliest={tps[0]: 1})
+    consumer = FakeConsumer(highwaters_={tps[0]: 5, tps[1]: 2}, earliest_={tps[0]: 1})
+    monitor = PipelineMonitor(watched=[EVENTS], parked=tps, stall_after=10, send=send, offsets=consumer)
     await monitor.sample(consumer)
     assert REGISTRY.get_sample_value("auditwatch_notifications_parked") == 6
 
@@ -106,13 +107,19 @@ async def test_a_consumer_that_is_not_started_is_skipped() -> None:
         def assignment(self) -> set[TP]:
             raise RuntimeError("consumer not started")
 
-        async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
-            raise RuntimeError("consumer not started")
+        async def earliest(self, tps: list[TP]) -> dict[TP, int]:
+            raise RuntimeError("broker unreachable")
+
+        async def latest(self, tps: list[TP]) -> dict[TP, int]:
+            raise RuntimeError("broker unreachable")
 
     async def send(alert: Alert) -> None:
         raise AssertionError("no alert expected")
 
     before = REGISTRY.get_sample_value("auditwatch_notifications_parked")
-    monitor = PipelineMonitor(watched=[EVENTS], parked=[TP(PARKED, 0)], stall_after=10, send=send)
-    await monitor.sample(NotStarted())
+    away = NotStarted()
+    monitor = PipelineMonitor(
+        watched=[EVENTS], parked=[TP(PARKED, 0)], stall_after=10, send=send, offsets=away
+    )
+    await monitor.sample(away)
     assert REGISTRY.get_sample_value("auditwatch_notifications_parked") == before
