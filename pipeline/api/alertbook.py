@@ -127,6 +127,15 @@ class AlertBook:
         history = (*entry.state.history, StatusChange(status=status, by=by, comment=comment, at=at))
         return AlertState(alert_id=alert_id, status=status, history=history)
 
+    def alerts(self) -> Iterator[Alert]:
+        """Every alert, newest first, without its status (cheap: for counting)."""
+        for alert, _ in reversed(self._alerts.values()):
+            yield alert
+
+    def status_of(self, alert_id: str) -> Status:
+        state = self._states.get(alert_id)
+        return "firing" if state is None else state.status
+
     def entries(self) -> Iterator[BookEntry]:
         """Every alert, newest first."""
         for alert_id in reversed(self._alerts):
@@ -145,19 +154,21 @@ class AlertBook:
     ) -> list[BookEntry]:
         """Alerts matching every filter given, newest first, at most ``limit``."""
         found: list[BookEntry] = []
-        for entry in self.entries():
+        wanted = None if severity is None else severity.lower()
+        for alert in self.alerts():  # filter on the alert first: an entry is built per match only
             if len(found) >= limit:
                 break
-            alert = entry.alert
-            if status is not None and entry.status != status:
-                continue
-            if severity is not None and alert.severity.label != severity.lower():
-                continue
             if rule is not None and alert.rule_id != rule:
                 continue
             if entity is not None and alert.entity != entity:
                 continue
-            found.append(entry)
+            if wanted is not None and alert.severity.label != wanted:
+                continue
+            if status is not None and self.status_of(alert.id) != status:
+                continue
+            entry = self.get(alert.id)
+            if entry is not None:
+                found.append(entry)
         return found
 
     def __len__(self) -> int:

@@ -59,15 +59,15 @@ def trends_view(
         for i in range(hours)
     ]
     entities: Counter[str] = Counter()
-    for entry in book.entries():
-        fired = entry.alert.last_seen.astimezone(UTC)
+    for alert in book.alerts():
+        fired = alert.last_seen.astimezone(UTC)
         if not start <= fired < end:
             continue
         bucket = buckets[int((fired - start).total_seconds() // 3600)]
-        severity, rule = entry.alert.severity.label, entry.alert.rule_id
+        severity, rule = alert.severity.label, alert.rule_id
         bucket["by_severity"][severity] = bucket["by_severity"].get(severity, 0) + 1
         bucket["by_rule"][rule] = bucket["by_rule"].get(rule, 0) + 1
-        entities[entry.alert.entity] += 1
+        entities[alert.entity] += 1
     sources = by_label("auditwatch_events_by_source_total", "source", registry)
     return {
         "alerts_over_time": buckets,
