@@ -68,6 +68,17 @@ async def test_ack_then_resolve_records_who_when_and_why(api: Api) -> None:
         },
     ]
     assert [s.status for s in written] == ["acknowledged", "resolved"]
+    api.backend.book.add(sample_alert(8))
+    by_status = {
+        status: [
+            r["alert"]["id"]
+            for r in (await api.client.get(f"/api/v1/alerts?status={status}", headers=responder)).json()[
+                "alerts"
+            ]
+        ]
+        for status in ("firing", "acknowledged", "resolved")
+    }
+    assert by_status == {"firing": [sample_alert(8).id], "acknowledged": [], "resolved": [alert.id]}
     fetched = await api.client.get(f"/api/v1/alerts/{alert.id}", headers=api.auth("viewer"))
     assert fetched.json() == resolved.json()
     missing = await api.client.post("/api/v1/alerts/ffff/ack", headers=responder)
