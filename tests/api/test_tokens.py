@@ -124,3 +124,29 @@ async def test_a_tokens_file_damaged_under_a_running_api_refuses_calls_with_503(
         assert refused.status_code == 503 and "tokens file" in refused.text
         assert (await client.get("/api/v1/nope", headers=headers)).status_code == 404
     assert len(emitted) == 3
+
+
+async def test_tokens_through_the_api_show_the_secret_once_and_never_a_hash() -> None:
+    store = TokenStore()
+    _, admin = store.create("root", "admin")
+
+    async def emit(event: object) -> None:
+        return None
+
+    app = create_api(ApiBackend(), store, emit)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        headers = {"Authorization": f"Bearer {admin}"}
+        created = await client.post(
+            "/api/v1/tokens", headers=headers, json={"role": "responder", "name": "eve"}
+        )
+        assert created.status_code == 200
+        body = created.json()
+        assert set(body) == {"id", "name", "role", "token"} and body["role"] == "responder"
+        listed = (await client.get("/api/v1/tokens", headers=headers)).text
+        assert body["token"] not in listed and hash_secret(body["token"]) not in listed and "eve" in listed
+        new = {"Authorization": f"Bearer {body['token']}"}
+        assert (await client.get("/api/v1/whoami", headers=new)).json()["role"] == "responder"
+        bad = await client.post("/api/v1/tokens", headers=headers, json={"role": "root", "name": "x"})
+        assert bad.status_code == 400 and "unknown role" in bad.text
+        assert (await client.delete(f"/api/v1/tokens/{body['id']}", headers=headers)).status_code == 200
+        assert (await client.get("/api/v1/whoami", headers=new)).status_code == 401
