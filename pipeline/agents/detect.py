@@ -13,12 +13,11 @@ a swap takes effect at the next event.
 
 The anomaly models, when on, run one ``ModelSet`` per partition
 (``pipeline.partition_models``), with their per-entity state in the same table.
-At the end of a batch the models of the partitions it touched are
-checkpointed into the table when due (every 2,000 events or 10 s of a
-partition), before the batch's offsets are acknowledged: the commit flushes
-the changelog first, so a restarted worker resumes them warm. A revoked
-partition's models are checkpointed and dropped, and restored from the
-changelog if the partition comes back.
+At the end of each batch the models of the partitions it touched are
+checkpointed into the table, before the batch's offsets are acknowledged: the
+commit flushes the changelog first, so a restarted worker resumes them warm,
+as of its committed offsets. A revoked partition's models are checkpointed
+and dropped, and restored from the changelog if the partition comes back.
 """
 
 from __future__ import annotations

@@ -171,7 +171,9 @@ class Clock:
 
 
 def test_each_partition_has_its_own_models_and_checkpoint_scope(detectors_dir: Path) -> None:
-    models = PartitionModels(ModelSet.from_paths([detectors_dir], checkpoint_every=0), every_events=150)
+    models = PartitionModels(
+        ModelSet.from_paths([detectors_dir], checkpoint_every=0), every_events=150, every_seconds=3600
+    )
     state: dict[str, Any] = {}
     assert models.get(0, state) is models.get(0, state)
     assert models.get(0, state) is not models.get(1, state)
@@ -181,6 +183,16 @@ def test_each_partition_has_its_own_models_and_checkpoint_scope(detectors_dir: P
     assert models.checkpoint([0, 1], state) == [0]  # partition 1 is not due: one event
     assert checkpoint_key("login_rate", "p0") in state
     assert checkpoint_key("login_rate", "p1") not in state
+
+
+def test_by_default_every_batch_checkpoints_the_partitions_it_touched(detectors_dir: Path) -> None:
+    models = PartitionModels(ModelSet.from_paths([detectors_dir], checkpoint_every=0))
+    state: dict[str, Any] = {}
+    for event in events_for(3):
+        models.get(2, state).evaluate(event, state)
+    models.get(5, state)
+    assert models.checkpoint([2], state) == [2]
+    assert models.checkpoint([2, 5], state) == [5]  # 2 ran nothing since
 
 
 def test_a_partition_is_checkpointed_when_enough_events_or_time_passed(detectors_dir: Path) -> None:
@@ -215,7 +227,8 @@ def test_a_revoked_partition_is_checkpointed_then_resumes_warm() -> None:
 
     reference_state: dict[str, Any] = {}
     state: dict[str, Any] = {}
-    uninterrupted, restarted = PartitionModels(template), PartitionModels(template, every_events=10**9)
+    uninterrupted = PartitionModels(template)
+    restarted = PartitionModels(template, every_events=10**9, every_seconds=10**9)
     for event in head:
         uninterrupted.get(3, reference_state).run(event, reference_state)
         restarted.get(3, state).run(event, state)
