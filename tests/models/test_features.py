@@ -5,10 +5,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from detectors.events import AuditEvent
-from detectors.models.features import FEATURES, EntityLimits, Population, new_entity, observe
+from detectors.models.features import FEATURES, EntityLimits, Population, measure, new_entity, observe
+from detectors.models.novelty import KNOWN_LEVEL_WEIGHT
 
 
-def event(minute: int, ip: str = "198.51.100.7", action: str = "s3.GetObject", **extra: Any) -> AuditEvent:
+def event(
+    minute: int,
+    ip: str = "198.51.100.7",
+    action: str = "s3.GetObject",
+    resource: str = "reports",
+    **extra: Any,
+) -> AuditEvent:
     return AuditEvent.model_validate(
         {
             "event_id": f"e{minute}-{ip}",
@@ -18,7 +25,7 @@ def event(minute: int, ip: str = "198.51.100.7", action: str = "s3.GetObject", *
             "category": "api_activity",
             "outcome": "success",
             "source": {"ip": ip, "user_agent": "Mozilla/5.0"},
-            "resource": {"name": "reports"},
+            "resource": {"name": resource},
             "origin": {"system": "aws.cloudtrail"},
             "extra": extra,
         }
@@ -63,3 +70,44 @@ def test_entity_state_is_bounded_json_whatever_the_traffic() -> None:
     assert all(len(table) <= 16 for table in entity["seen"].values())
     assert len(population.actions) <= 64
     assert json.loads(json.dumps(entity)) == entity
+
+
+def test_a_new_home_ip_in_the_usual_country_weighs_less_than_a_new_country() -> None:
+    entity, population = new_entity(), Population()
+    for minute in range(20):
+        observe(event(minute, geo={"country": "DE"}), entity, population)
+    home = measure(event(30, ip="81.31.73.46", geo={"country": "DE"}), entity, population)
+    abroad = measure(event(30, ip="81.31.73.46", geo={"country": "RU"}), entity, population)
+    assert home.features["new_country"] == 0.0 and abroad.features["new_country"] == 1.0
+    assert home.features["new_ip"] == home.features["new_network"] == KNOWN_LEVEL_WEIGHT
+    assert abroad.features["new_ip"] == abroad.features["new_network"] == 1.0
+    assert home.features["novelty"] < abroad.features["novelty"]
+    assert home.facts["new_ip"] == "81.31.73.46 (usual country DE)"
+    # measuring reads only: neither IP was learned
+    assert (
+        measure(event(31, ip="81.31.73.46", geo={"country": "DE"}), entity, population).features["new_ip"] > 0
+    )
+
+
+def test_a_flood_of_one_off_resources_does_not_evict_the_actors_habits() -> None:
+    entity, population = new_entity(), Population()
+    for minute in range(20):
+        observe(event(minute), entity, population)  # "reports", every time
+    for minute in range(20, 80):
+        observe(event(minute, resource=f"finance-archive/{minute}"), entity, population, EntityLimits(cap=16))
+    back = measure(event(81), entity, population)
+    assert back.features["new_resource"] == 0.0
+    assert all(len(table) <= 16 for table in entity["seen"].values())
+
+
+def test_a_rare_action_the_actor_already_uses_weighs_less() -> None:
+    entity, population = new_entity(), Population()
+    for minute in range(200):
+        observe(event(minute, action="s3.GetObject"), entity, population)
+    other = new_entity()
+    observe(event(0, action="iam.ListUsers"), other, population)
+    first = measure(event(300, action="iam.ListUsers"), entity, population)
+    observe(event(301, action="iam.ListUsers"), entity, population)
+    habit = measure(event(302, action="iam.ListUsers"), entity, population)
+    assert first.features["action_rarity"] > 0.5
+    assert habit.features["action_rarity"] <= first.features["action_rarity"] * KNOWN_LEVEL_WEIGHT + 1e-9
