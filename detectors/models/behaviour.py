@@ -12,6 +12,7 @@ number of features for the one-class SVM.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from river import anomaly
@@ -20,6 +21,7 @@ from river.base import AnomalyDetector
 __all__ = ["BehaviourDetector"]
 
 MODELS = ("half_space_trees", "one_class_svm")
+SPREAD_FLOOR = 0.05
 
 
 class BehaviourDetector(AnomalyDetector):
@@ -27,13 +29,17 @@ class BehaviourDetector(AnomalyDetector):
 
     - ``half_space_trees``: ``HalfSpaceTrees`` over the features as they are. Cold
       start: the score is 0 until the first window of ``window_size`` points is full.
-    - ``one_class_svm``: ``OneClassSVM`` over the features as they are.
+    - ``one_class_svm``: ``OneClassSVM`` over the features standardised with a
+      floor on each feature's deviation (``SPREAD_FLOOR``).
 
-    No online scaler: the features are already on one [0, 1] scale with 0 the
-    usual (``detectors.models.features``), which is the range HalfSpaceTrees
-    splits. An online min-max or standard scaler maps a feature that has never
-    varied to 0 whatever its value, so the first new country, the first failure
-    burst, would be invisible to the model exactly when it matters.
+    No plain online scaler: river's min-max and standard scalers map a feature
+    that has never varied to 0 whatever its value, so the first new country, the
+    first failure burst, would be invisible to the model exactly when it matters.
+    HalfSpaceTrees needs none: the features are already on one [0, 1] scale with
+    0 the usual (``detectors.models.features``), the range it splits. The SVM's
+    margin wants centred features, so it gets a standard scaler whose deviation
+    never falls below ``SPREAD_FLOOR``: a never-varied feature that moves by 1
+    moves by 1 / ``SPREAD_FLOOR`` deviations.
 
     >>> det = BehaviourDetector(window_size=20, seed=1)
     >>> for i in range(60):
@@ -60,6 +66,9 @@ class BehaviourDetector(AnomalyDetector):
         self.nu = nu
         self.seed = seed
         self._pipeline: Any
+        self._mean: dict[Any, float] = {}
+        self._var: dict[Any, float] = {}
+        self._n = 0
         if model == "half_space_trees":
             self._pipeline = anomaly.HalfSpaceTrees(
                 n_trees=n_trees, height=height, window_size=window_size, seed=seed
@@ -67,8 +76,25 @@ class BehaviourDetector(AnomalyDetector):
         else:
             self._pipeline = anomaly.OneClassSVM(nu=nu)
 
+    def _scaled(self, x: dict[Any, Any]) -> dict[Any, Any]:
+        if self.model == "half_space_trees":
+            return x
+        return {
+            k: (v - self._mean.get(k, 0.0)) / max(math.sqrt(self._var.get(k, 0.0)), SPREAD_FLOOR)
+            for k, v in x.items()
+        }
+
     def learn_one(self, x: dict[Any, Any]) -> None:
-        self._pipeline.learn_one(x)
+        if self.model != "half_space_trees":
+            self._n += 1
+            for k, v in x.items():  # Welford's running mean and variance
+                mean = self._mean.get(k, 0.0)
+                delta = v - mean
+                self._mean[k] = mean + delta / self._n
+                self._var[k] = (
+                    self._var.get(k, 0.0) + (delta * (v - self._mean[k]) - self._var.get(k, 0.0)) / self._n
+                )
+        self._pipeline.learn_one(self._scaled(x))
 
     def score_one(self, x: dict[Any, Any]) -> float:
-        return float(self._pipeline.score_one(x))
+        return float(self._pipeline.score_one(self._scaled(x)))
