@@ -1,141 +1,105 @@
-"""A minimal detect loop for the models' restart test: events topic in, scores file out.
+"""Kafka helpers for the models' restart test: feed the events topic, watch commits, read state back.
 
-It stands in for the worker's detect agent, with the same contract: the models'
-state is a ``MutableMapping`` whose every write goes to a compacted changelog
-topic (as a Faust table's does), and offsets are committed only after the
-changelog writes of a batch are flushed. On start it rebuilds the state from the
-changelog, so ``ModelSet`` resumes from its last checkpoint, written just before
-each commit: the shared models are then exactly as of the committed offsets.
-
-    python -m tests.integration.models_worker BOOTSTRAP EVENTS CHANGELOG GROUP SCORES [--die-after N]
+The test runs a real ``auditwatch worker``; these helpers only publish canonical
+events the way ingest does (keyed by tenant/actor), read the worker's committed
+offsets, and read its state table back from the changelog topic, as a restarted
+worker would recover it.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
-import signal
-from collections.abc import Iterator, MutableMapping
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
 from detectors.events import AuditEvent
-from detectors.models import ModelSet
+from pipeline.app import RULE_STATE_TABLE
+from pipeline.ingest import partition_key
 
-DETECTORS = Path(__file__).resolve().parents[2] / "config" / "detectors"
+__all__ = ["changelog_topic", "committed", "partition_of", "publish_events", "read_state"]
 
 
-class ChangelogState(MutableMapping[str, Any]):
-    """A dict whose writes are also sent to a compacted topic (key: state key, value: JSON)."""
+def changelog_topic(app_id: str) -> str:
+    """Faust's name for the changelog of the worker's state table."""
+    return f"{app_id}-{RULE_STATE_TABLE}-changelog"
 
-    def __init__(self, data: dict[str, Any], producer: AIOKafkaProducer, topic: str) -> None:
-        self.data, self.producer, self.topic = data, producer, topic
-        self.pending: list[asyncio.Future[Any]] = []
 
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
+def partition_of(event: AuditEvent, partitions: int) -> int:
+    """The partition the producer's default partitioner gives the event's key (as ingest publishes it)."""
+    everything = list(range(partitions))
+    return int(DefaultPartitioner()(partition_key(event), everything, everything))
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        text = json.dumps(value, separators=(",", ":"))
-        self.data[key] = json.loads(text)  # what a restarted reader gets back
-        self.pending.append(
-            asyncio.ensure_future(self.producer.send(self.topic, text.encode(), key=key.encode()))
+
+def publish_events(bootstrap: str, topic: str, events: Iterable[AuditEvent]) -> None:
+    """Publish canonical events keyed like ingest's, in order, in pipelined batches."""
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+        await producer.start()
+        try:
+            pending = []
+            for event in events:
+                value = event.model_dump_json().encode()
+                pending.append(await producer.send(topic, value, key=partition_key(event)))
+                if len(pending) >= 2000:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+            await asyncio.gather(*pending)
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
+
+
+def committed(bootstrap: str, group: str, topic: str) -> int:
+    """Offsets the consumer group has committed on ``topic``, summed over its partitions."""
+
+    async def run() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(group)
+        finally:
+            await admin.close()
+        return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+
+    return asyncio.run(run())
+
+
+def read_state(bootstrap: str, topic: str) -> dict[str, Any]:
+    """The table a restarted worker would recover: the last JSON value of every key, tombstones applied."""
+
+    async def run() -> dict[str, Any]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            fetch_max_bytes=64 << 20,
+            max_partition_fetch_bytes=16 << 20,
         )
-
-    def __delitem__(self, key: str) -> None:
-        del self.data[key]
-        self.pending.append(asyncio.ensure_future(self.producer.send(self.topic, None, key=key.encode())))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    async def flush(self) -> None:
-        sent = await asyncio.gather(*self.pending)
-        await asyncio.gather(*sent)
-        self.pending.clear()
-
-
-async def rebuild(bootstrap: str, topic: str) -> dict[str, Any]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        fetch_max_bytes=64 << 20,
-        max_partition_fetch_bytes=16 << 20,
-    )
-    await consumer.start()
-    state: dict[str, Any] = {}
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    key = record.key.decode()
-                    if record.value is None:
-                        state.pop(key, None)
-                    else:
-                        state[key] = json.loads(record.value)
-    finally:
-        await consumer.stop()
-    return state
-
-
-async def main(args: argparse.Namespace) -> None:
-    state = await rebuild(args.bootstrap, args.changelog)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=args.bootstrap, acks="all", max_request_size=8 << 20, linger_ms=20
-    )
-    consumer = AIOKafkaConsumer(
-        args.events,
-        bootstrap_servers=args.bootstrap,
-        group_id=args.group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await producer.start()
-    await consumer.start()
-    store = ChangelogState(state, producer, args.changelog)
-    models = ModelSet.from_paths([DETECTORS], checkpoint_every=args.checkpoint_every)
-    processed, idle = 0, 0
-    try:
-        with open(args.scores, "a", encoding="utf-8") as out:
-            while idle < 10:
-                batch = await consumer.getmany(timeout_ms=500, max_records=500)
-                if not batch:
-                    idle += 1
-                    continue
-                idle = 0
-                for records in batch.values():
+        await consumer.start()
+        state: dict[str, Any] = {}
+        try:
+            await consumer._client.force_metadata_update()
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            assert partitions, f"no changelog topic {topic}"
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            end = await consumer.end_offsets(partitions)
+            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
                     for record in records:
-                        event = AuditEvent.model_validate_json(record.value)
-                        result = models.run(event, store)
-                        out.write(json.dumps({"id": event.event_id, "scores": result.scores}) + "\n")
-                        processed += 1
-                        if processed == args.die_after:
-                            out.flush()
-                            os.kill(os.getpid(), signal.SIGKILL)
-                if args.checkpoint_every == 0:
-                    models.checkpoint(store)  # the shared models as of the offsets about to be committed
-                await store.flush()
-                await consumer.commit()
-    finally:
-        await consumer.stop()
-        await producer.stop()
+                        key = json.loads(record.key)
+                        if record.value is None:
+                            state.pop(key, None)
+                        else:
+                            state[key] = json.loads(record.value)
+        finally:
+            await consumer.stop()
+        return state
 
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    for name in ("bootstrap", "events", "changelog", "group", "scores"):
-        parser.add_argument(name)
-    parser.add_argument("--die-after", type=int, default=0)
-    parser.add_argument("--checkpoint-every", type=int, default=0, help="0: checkpoint at every commit")
-    asyncio.run(main(parser.parse_args()))
+    return asyncio.run(run())
