@@ -5,11 +5,16 @@ Run it with::
     python -m bench.bench_models [--runs 3] [--days 2]
 
 Throughput: a seeded simulated stream (``pipeline.simulate``) is decoded to
-canonical events once; each run then evaluates every event with
-``RuleEngine`` over ``config/rules`` (the baseline), and with the same engine
-plus ``ModelSet`` over the default detectors in ``config/detectors``, each with
-fresh state. Figures are the median of ``--runs`` runs; the ratio is to the
-rules-only baseline measured in the same process.
+canonical events once; each run then passes every event through the worker's
+detect stage (``Stages.detect``, alerts built), built by ``build_stages`` from a
+config with ``config/rules`` and the detectors off (the baseline), and on (the
+default detectors in ``config/detectors``), each with fresh state. The two are
+measured alternately in the same process; figures are the median of ``--runs``
+runs, and the ratio is to the rules-only baseline.
+
+Checkpoint: the time and changelog bytes of one partition's checkpoint of the
+warm default detectors (what the worker writes every 2,000 events or 10 s of a
+partition, ``pipeline.partition_models``).
 
 Memory per entity: the state one actor leaves in the caller's mapping (the
 behaviour detector's features and, for a service account, the rate detector's
@@ -30,11 +35,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from detectors.engine import RuleEngine
 from detectors.events import AuditEvent
 from detectors.models import ModelSet
-from detectors.rules import load_ruleset
+from pipeline.config import AuditwatchConfig
 from pipeline.simulate import SimulationConfig, simulate
+from pipeline.stages import build_stages
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "config" / "rules"
@@ -46,25 +51,31 @@ def stream(days: int) -> list[AuditEvent]:
     return [AuditEvent.model_validate(item.data) for item in sim.events]
 
 
-def rules_only(events: list[AuditEvent]) -> float:
-    engine = RuleEngine(load_ruleset([RULES]))
+def detect_rate(events: list[AuditEvent], models: bool) -> float:
+    """Events/s through ``Stages.detect``, with the default detectors on or off."""
+    config = AuditwatchConfig.model_validate(
+        {"rules": {"dir": str(RULES)}, "detectors": {"dir": str(DETECTORS), "enabled": models}}
+    )
+    stages = build_stages(config)
+    assert (stages.models is not None) == models
     state: dict[str, Any] = {}
     started = time.perf_counter()
     for event in events:
-        engine.evaluate(event, state)
+        stages.detect(event, state)
     return len(events) / (time.perf_counter() - started)
 
 
-def rules_and_models(events: list[AuditEvent]) -> float:
-    engine = RuleEngine(load_ruleset([RULES]))
-    models = ModelSet.from_paths([DETECTORS])
-    rule_state: dict[str, Any] = {}
-    model_state: dict[str, Any] = {}
+def checkpoint_cost(events: list[AuditEvent]) -> tuple[float, int]:
+    """(seconds, JSON bytes) of one checkpoint of warm default detectors."""
+    models = ModelSet.from_paths([DETECTORS], checkpoint_every=0)
+    state: dict[str, Any] = {}
+    for event in events[:20_000]:
+        models.evaluate(event, state)
     started = time.perf_counter()
-    for event in events:
-        engine.evaluate(event, rule_state)
-        models.evaluate(event, model_state)
-    return len(events) / (time.perf_counter() - started)
+    models.checkpoint(state)
+    seconds = time.perf_counter() - started
+    written = sum(len(json.dumps(value)) for key, value in state.items() if "@checkpoint" in key)
+    return seconds, written
 
 
 def entity_events(actor: str, count: int) -> list[AuditEvent]:
@@ -121,11 +132,16 @@ def main() -> None:
     args = parser.parse_args()
     events = stream(args.days)
     print(f"{len(events)} simulated events, median of {args.runs} runs")
-    base = statistics.median(rules_only(events) for _ in range(args.runs))
-    full = statistics.median(rules_and_models(events) for _ in range(args.runs))
-    print(f"{'configuration':42} {'events/s':>10} {'ratio':>7}")
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(args.runs):
+        for models in (False, True):
+            rates[models].append(detect_rate(events, models))
+    base, full = statistics.median(rates[False]), statistics.median(rates[True])
+    print(f"{'configuration (Stages.detect)':42} {'events/s':>10} {'ratio':>7}")
     print(f"{'rules only (baseline)':42} {base:>10,.0f} {1.0:>7.2f}")
     print(f"{'rules + default detectors':42} {full:>10,.0f} {full / base:>7.2f}")
+    seconds, written = checkpoint_cost(events)
+    print(f"checkpoint of one partition's warm detectors: {seconds * 1000:.1f} ms, {written:,} bytes of JSON")
     print()
     print(f"{'entities':>10} {'how':>22} {'bytes/entity (Python)':>22} {'bytes/entity (JSON)':>20}")
     for entities, fill in ((1_000, True), (10_000, False), (100_000, False)):

@@ -1,8 +1,11 @@
 """``auditwatch replay``: the worker's stages in-process over files, with no Kafka.
 
-This is the embedded default: the same ingest, rules and sinks as the worker,
-with window state in a dict instead of a Faust table. Bad records are reported
-with file and line and written to the dead-letter file, and replay goes on.
+This is the embedded default: the same ingest, rules, anomaly models (when
+``detectors.enabled``) and sinks as the worker, with window and model state in
+a dict instead of a Faust table. Replay runs one ``ModelSet`` over every file
+in order (the worker runs one per partition), and never checkpoints it. Bad
+records are reported with file and line and written to the dead-letter file,
+and replay goes on.
 """
 
 from __future__ import annotations
