@@ -29,13 +29,16 @@ the default of every batch.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
-from detectors.models import ModelSet
+from detectors.models import CheckpointError, ModelSet
 
 __all__ = ["PartitionModels", "scope_of"]
+
+log = logging.getLogger("auditwatch.models")
 
 
 def scope_of(partition: int) -> str:
@@ -64,11 +67,18 @@ class PartitionModels:
         """The models for one event of ``partition``; created on first use and restored from ``state``.
 
         Restored here, not lazily, so a checkpoint never writes models that did not restore first.
+        A checkpoint this version cannot read is logged as an error and the partition's models
+        start cold (the next checkpoint replaces it): detection, rules included, goes on.
         """
         models = self._models.get(partition)
         if models is None:
             models = ModelSet(self._specs, checkpoint_every=0, scope=scope_of(partition))
-            models.restore(state)
+            try:
+                models.restore(state)
+            except CheckpointError as exc:
+                log.error("models of partition %d start cold: %s", partition, exc)
+                models = ModelSet(self._specs, checkpoint_every=0, scope=scope_of(partition))
+                models.restore({})  # nothing to restore: cold
             self._models[partition] = models
             self._since[partition] = self._clock()
         self._pending[partition] = self._pending.get(partition, 0) + 1

@@ -242,3 +242,16 @@ def test_a_revoked_partition_is_checkpointed_then_resumes_warm() -> None:
     cold_state: dict[str, Any] = {}
     cold = [PartitionModels(template).get(3, cold_state).run(e, cold_state).scores for e in tail]
     assert cold != expected
+
+
+def test_an_unreadable_checkpoint_is_logged_and_the_partition_starts_cold(
+    detectors_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state: dict[str, Any] = {checkpoint_key("login_rate", "p4"): {"format": "something.else", "version": 9}}
+    models = PartitionModels(ModelSet.from_paths([detectors_dir], checkpoint_every=0))
+    with caplog.at_level("ERROR", logger="auditwatch.models"):
+        partition = models.get(4, state)
+    assert "models of partition 4 start cold" in caplog.text and "something.else" in caplog.text
+    partition.evaluate(events_for(1)[0], state)
+    assert models.checkpoint([4], state) == [4]
+    assert state[checkpoint_key("login_rate", "p4")]["format"] == "auditwatch.model-checkpoint"
