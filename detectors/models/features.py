@@ -14,7 +14,8 @@ event was.
 | | entity has 3 days of history: a profile of a session or two makes its other working hours odd |
 | ``new_ip``, ``new_network``, ``new_country`` | new for this entity within ``ttl``, weighed by the |
 | | enclosing levels it knows (``detectors.models.novelty``): a new home IP in the usual country is 0.25 |
-| ``new_user_agent``, ``new_resource``, ``new_action`` | 1 if not seen for this entity within ``ttl`` |
+| ``new_resource`` | new for this entity, a quarter if its family (folder, bucket, series) is known |
+| ``new_user_agent``, ``new_action`` | 1 if not seen for this entity within ``ttl`` |
 | ``novelty`` | the mean of those six |
 | ``action_rarity`` | how rare the action is across the whole population (a quarter of that if the |
 | | actor already uses it: an admin's rare ``iam.ListUsers`` is their habit) |
@@ -32,9 +33,9 @@ every event, forever. The bounded sets evict one-off values before habits
 (``detectors.models.sketch.ttl_record``), so an attacker's sixty resources do not
 make the victim's usual ones look new afterwards.
 
-Memory per entity: 6 TTL sets (7 when events carry an ASN) of at most
-``EntityLimits.cap`` keys (~40 bytes of JSON each), 24 floats of hour profile
-and 15 counters: about 2.6 KB of JSON at the default cap of 16, whatever the
+Memory per entity: 7 TTL sets (8 when events carry an ASN) of at most
+``EntityLimits.cap`` keys (~45 bytes of JSON each), 24 floats of hour profile
+and 15 counters: about 3.4 KB of JSON at the default cap of 16, whatever the
 traffic.
 """
 
@@ -46,7 +47,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.events import AuditEvent, Outcome
-from detectors.models.novelty import KNOWN_LEVEL_WEIGHT, NOVELTY, asn_of, country_of, novelty_weights
+from detectors.models.novelty import (
+    KNOWN_LEVEL_WEIGHT,
+    NOVELTY,
+    PARENTS,
+    asn_of,
+    country_of,
+    novelty_weights,
+    resource_family,
+)
 from detectors.models.sketch import (
     as_float,
     decay,
@@ -129,6 +138,15 @@ def _stats_update(
     mean += alpha * delta
     var = (1.0 - alpha) * (var + alpha * delta * delta)
     return mean, var, n
+
+
+def _winsorised(x: float, mean: float, var: float, n: float) -> float:
+    """``x`` capped at 3 deviations above ``mean`` once there are 3 values (for an entity with
+    fewer, the population's): an exfiltration's hundred-fold volumes must not become the usual
+    within a few events (a lasting change still moves the mean, 3 deviations at a time)."""
+    if n < 3:
+        return x
+    return min(x, mean + 3.0 * max(math.sqrt(var), _VOLUME_FLOOR))
 
 
 @dataclass
@@ -265,13 +283,15 @@ def measure(
     facts: dict[str, str] = {}
 
     ip = str(event.source.ip) if event.source.ip is not None else None
+    resource = (event.resource.name or event.resource.id) if event.resource is not None else None
     values = {
         "ip": ip,
         "network": _network(ip),
         "asn": asn_of(event),
         "country": country_of(event),
         "user_agent": event.source.user_agent,
-        "resource": (event.resource.name or event.resource.id) if event.resource is not None else None,
+        "resource": resource,
+        "resource_family": resource_family(resource),
         "action": event.action,
     }
     seen = entity["seen"]
@@ -283,9 +303,9 @@ def measure(
     for name in _FEATURED:
         weight = novelty[f"new_{name}"]
         if weight:
-            familiar = [level for level in ("asn", "country") if known[level] and level != name]
+            familiar = [level for level in PARENTS.get(name, ()) if known[level]]
             facts[f"new_{name}"] = str(values[name]) + (
-                f" (usual {familiar[-1]} {values[familiar[-1]]})" if weight < 1.0 and familiar else ""
+                f" (usual {familiar[-1].replace('_', ' ')} {values[familiar[-1]]})" if familiar else ""
             )
 
     share = hour_share(entity["hours"], hour)
@@ -315,7 +335,8 @@ def measure(
     # a rare action the actor already uses is its habit (an admin's iam.ListUsers), not news
     rarity = population.rarity(event.action) * (KNOWN_LEVEL_WEIGHT if known["action"] else 1.0)
     facts["action_rarity"] = f"action {event.action!r} is rare across all actors"
-    new_resource = novelty["new_resource"]
+    # distinct new resources per hour counts each new resource once, whatever its family
+    unseen = 1.0 if n and resource is not None and not known["resource"] else 0.0
     features = {
         "hour_sin": 0.5 + 0.5 * math.sin(2 * math.pi * tod),
         "hour_cos": 0.5 + 0.5 * math.cos(2 * math.pi * tod),
@@ -328,17 +349,17 @@ def measure(
         "failure_short": min(1.0, failure_short),
         "failure_long": min(1.0, failure_long),
         "rate_ratio": squash(max(0.0, ratio - 1.0), 4.0),
-        "new_resources_hour": squash(nr + new_resource, 10.0),
+        "new_resources_hour": squash(nr + unseen, 10.0),
         "volume": volume_feature,
     }
-    facts["new_resources_hour"] = f"{nr + new_resource:.0f} new resources in the last hour"
+    facts["new_resources_hour"] = f"{nr + unseen:.0f} new resources in the last hour"
     update = {
         "now": now,
         "hour": hour,
         "values": values,
         "failed": failed,
         "counters": (rs, rl, fs, fl, nr),
-        "new_resource": new_resource,
+        "new_resource": unseen,
         "logv": logv,
     }
     return Observation(features=features, facts=facts, seen_before=n, update=update)
@@ -378,8 +399,10 @@ def learn(
     logv = u["logv"]
     if logv is not None:
         vm, vv, vn = float(entity["vm"]), float(entity.get("vv", 0.0)), float(entity["vn"])
-        vm, vv, vn = _stats_update(vm, vv, vn, logv)
+        usual = (vm, vv, vn) if vn >= 3 else (population.vm, population.vv, population.vn)
+        vm, vv, vn = _stats_update(vm, vv, vn, _winsorised(logv, *usual))
         entity.update(vm=vm, vv=vv, vn=vn)
+        logv = _winsorised(logv, population.vm, population.vv, population.vn)
     population.learn(event.action, logv)
 
 

@@ -16,7 +16,13 @@ known enclosing level divides its weight by ``1 / KNOWN_LEVEL_WEIGHT``.
 
 A level the event does not carry (no country, no ASN) is unknown, not known: a
 service's first call from a public IP weighs 1, because nothing around it is
-familiar. User agent, resource and action are not nested: new is 1.
+familiar.
+
+Resources nest the same way in their family (``resource_family``): the bucket or
+folder of ``customer-exports/4411``, the numbered series of ``web-07``. A
+person's first look at another report in the folder they use every day weighs
+0.25; a first access to a folder they never used weighs 1. User agent and
+action are not nested: new is 1.
 
 >>> values = {"ip": "81.31.73.46", "network": "81.31.73.0/24", "asn": None, "country": "DE"}
 >>> known = {"ip": False, "network": False, "asn": False, "country": True}
@@ -26,16 +32,30 @@ familiar. User agent, resource and action are not nested: new is 1.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from detectors.events import AuditEvent
 
-__all__ = ["KNOWN_LEVEL_WEIGHT", "LOCATION", "NOVELTY", "asn_of", "country_of", "novelty_weights"]
+__all__ = [
+    "KNOWN_LEVEL_WEIGHT",
+    "LOCATION",
+    "NOVELTY",
+    "PARENTS",
+    "asn_of",
+    "country_of",
+    "novelty_weights",
+    "resource_family",
+]
 
 KNOWN_LEVEL_WEIGHT = 0.25
 LOCATION = ("ip", "network", "asn", "country")
 """Where an event comes from, from the most specific level to the most general."""
-NOVELTY = ("ip", "network", "asn", "country", "user_agent", "resource", "action")
+PARENTS: dict[str, tuple[str, ...]] = {  # what encloses each kind of value, innermost first
+    **{level: LOCATION[i + 1 :] for i, level in enumerate(LOCATION)},
+    "resource": ("resource_family",),
+}
+NOVELTY = ("ip", "network", "asn", "country", "user_agent", "resource", "resource_family", "action")
 """Everything remembered per actor in a TTL set (``asn`` only when events carry one)."""
 
 
@@ -47,10 +67,9 @@ def novelty_weights(values: dict[str, str | None], known: dict[str, bool]) -> di
             weights[f"new_{name}"] = 0.0
             continue
         weight = 1.0
-        if name in LOCATION:
-            for level in LOCATION[LOCATION.index(name) + 1 :]:
-                if values.get(level) is not None and known[level]:
-                    weight *= KNOWN_LEVEL_WEIGHT
+        for level in PARENTS.get(name, ()):
+            if values.get(level) is not None and known[level]:
+                weight *= KNOWN_LEVEL_WEIGHT
         weights[f"new_{name}"] = weight
     return weights
 
@@ -77,3 +96,22 @@ def asn_of(event: AuditEvent) -> str | None:
         or _nested(event.extra, "securityContext", "asNumber")
     )
     return str(value) if value else None
+
+
+_SERIES = re.compile(r"[-_.]?\d+$")
+
+
+def resource_family(name: str | None) -> str | None:
+    """The family a resource belongs to: up to its last ``/`` or ``:``, else its name without a
+    trailing number; ``None`` when it has neither.
+
+    >>> resource_family("customer-exports/4411"), resource_family("web-07"), resource_family("reports")
+    ('customer-exports', 'web', None)
+    """
+    if not name:
+        return None
+    cut = max(name.rfind("/"), name.rfind(":"))
+    if cut > 0:
+        return name[:cut]
+    family = _SERIES.sub("", name)
+    return family if family and family != name else None

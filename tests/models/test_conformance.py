@@ -46,7 +46,7 @@ class Blind(AnomalyDetector):
         return None
 
     def score_one(self, x: dict[Any, Any]) -> float:
-        return -sum(x.values())
+        return float(-sum(x.values()))
 
 
 def test_a_detector_that_ranks_anomalies_low_is_refused() -> None:
