@@ -103,17 +103,23 @@ class TopicTail:
             await consumer.stop()
 
     async def _seek(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
+        """Start at ``since``, missing nothing written while the tail starts.
+
+        The end offsets are read *before* looking up ``since``: where no record
+        is as recent as ``since``, nothing was written after that first read
+        either (a new record is recent), so that end is the place to start.
+        Looking the end up afterwards (``seek_to_end``) would skip a record
+        written in between, such as a worker's first alerts on a busy machine.
+        """
         if self.since is None:
             await consumer.seek_to_beginning(*tps)
             return
         stamp = int(self.since().timestamp() * 1000)
+        ends = await consumer.end_offsets(tps)
         found = await consumer.offsets_for_times(dict.fromkeys(tps, stamp))
         for tp in tps:
             position = found.get(tp)
-            if position is None:
-                await consumer.seek_to_end(tp)
-            else:
-                consumer.seek(tp, position.offset)
+            consumer.seek(tp, ends[tp] if position is None else position.offset)
 
 
 def silence_tail(bootstrap: str, topic: str, silences: Silences) -> TopicTail:

@@ -29,7 +29,7 @@ from typing import Any
 
 import faust
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from alerts.errors import AlertDecodeError
@@ -63,26 +63,6 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-class _RecentTail(TopicTail):
-    """A tail from ``since`` that misses nothing written while it starts.
-
-    The end offsets are read *before* looking up ``since``: where no record is
-    as recent as ``since``, nothing was written after that first read either
-    (a new record is recent), so the end read then is the place to start.
-    Looking the end up afterwards (``seek_to_end``) skips an alert written in
-    between, such as the worker's first alerts on a busy machine.
-    """
-
-    async def _seek(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
-        assert self.since is not None
-        stamp = int(self.since().timestamp() * 1000)
-        ends = await consumer.end_offsets(tps)
-        found = await consumer.offsets_for_times(dict.fromkeys(tps, stamp))
-        for tp in tps:
-            position = found.get(tp)
-            consumer.seek(tp, ends[tp] if position is None else position.offset)
-
-
 def _alert_tail(bootstrap: str, topic: str, book: AlertBook) -> TopicTail:
     def apply(record: Any) -> None:
         try:
@@ -91,7 +71,7 @@ def _alert_tail(bootstrap: str, topic: str, book: AlertBook) -> TopicTail:
             return  # the notify stage dead-letters it
         book.add(alert, datetime.fromtimestamp(record.timestamp / 1000, UTC))
 
-    return _RecentTail(bootstrap, topic, apply, since=lambda: datetime.now(UTC) - ALERT_HISTORY)
+    return TopicTail(bootstrap, topic, apply, since=lambda: datetime.now(UTC) - ALERT_HISTORY)
 
 
 def _status_tail(bootstrap: str, topic: str, book: AlertBook) -> TopicTail:
