@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from detectors.events import AuditEvent
 from pipeline.api.audit import AuditRing, api_event
@@ -79,6 +81,7 @@ class _AuditCalls:
 def create_api(backend: ApiBackend, tokens: TokenStore, emit: Emit, anonymous: bool = False) -> FastAPI:
     """The API over ``backend``; see the module docstring."""
     app = FastAPI(
+        docs_url=None,  # served by _docs, from the installed Swagger UI rather than a CDN
         title="auditwatch",
         version="1",
         summary="Alerts, silences, rules, trends, health, archive proofs and access review of a worker.",
@@ -124,6 +127,7 @@ def create_api(backend: ApiBackend, tokens: TokenStore, emit: Emit, anonymous: b
     alert_routes(app)
     ops_routes(app)
     _dashboard(app)
+    _docs(app)
     return app
 
 
@@ -159,3 +163,19 @@ def _dashboard(app: FastAPI) -> None:
         return FileResponse(index)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the swagger-ui-bundle package: FastAPI's own page
+    loads it from a CDN, which a worker on a closed network cannot reach."""
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="auditwatch API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
