@@ -107,11 +107,13 @@ class PartitionModels:
         may have advanced it meanwhile, and the in-memory copy would be stale.
         """
         partitions = list(partitions)
-        self.checkpoint(partitions, state, force=True)
-        for partition in partitions:
-            self._models.pop(partition, None)
-            self._pending.pop(partition, None)
-            self._since.pop(partition, None)
+        try:
+            self.checkpoint(partitions, state, force=True)
+        finally:  # dropped even if the checkpoint fails: a stale copy must not come back
+            for partition in partitions:
+                self._models.pop(partition, None)
+                self._pending.pop(partition, None)
+                self._since.pop(partition, None)
 
     @property
     def partitions(self) -> list[int]:

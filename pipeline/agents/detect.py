@@ -22,6 +22,7 @@ and dropped, and restored from the changelog if the partition comes back.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, cast
 
@@ -36,6 +37,8 @@ from pipeline.reload import register_reload
 from pipeline.stages import Stages
 
 __all__ = ["register_detect"]
+
+log = logging.getLogger("auditwatch.models")
 
 BATCH = 500
 BATCH_WAIT = 0.05
@@ -54,9 +57,11 @@ def register_detect(
         events_topic = source.get_topic_name()
 
         async def forget_models(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
-            models.forget(
-                (tp.partition for tp in (args[0] if args else ()) if tp.topic == events_topic), state
-            )
+            revoked = [tp.partition for tp in (args[0] if args else ()) if tp.topic == events_topic]
+            try:
+                models.forget(revoked, state)
+            except Exception:  # the rebalance must go on; the models restore from their last checkpoint
+                log.exception("models: checkpoint of revoked partitions %s failed", revoked)
 
         app.on_partitions_revoked.connect(cast(Any, forget_models))  # mode types the handler too narrowly
 

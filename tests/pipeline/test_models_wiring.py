@@ -255,3 +255,18 @@ def test_an_unreadable_checkpoint_is_logged_and_the_partition_starts_cold(
     partition.evaluate(events_for(1)[0], state)
     assert models.checkpoint([4], state) == [4]
     assert state[checkpoint_key("login_rate", "p4")]["format"] == "auditwatch.model-checkpoint"
+
+
+class FailingWrites(dict[str, Any]):
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise OSError("changelog unavailable")
+
+
+def test_a_revoked_partition_is_dropped_even_when_its_checkpoint_fails(detectors_dir: Path) -> None:
+    models = PartitionModels(ModelSet.from_paths([detectors_dir], checkpoint_every=0))
+    state: dict[str, Any] = {}
+    for event in events_for(5):
+        models.get(1, state).evaluate(event, state)
+    with pytest.raises(OSError, match="changelog unavailable"):
+        models.forget([1], FailingWrites())
+    assert models.partitions == []
