@@ -130,7 +130,8 @@ def run_stream(
                 Alert(finding.rule_id, event.time, finding.event_ids, finding.description or "")
             )
         entity = feature_state.setdefault(event.actor.id, new_entity())
-        vectors.append([observe(event, entity, population).features[name] for name in FEATURES])
+        features = observe(event, entity, population).features  # once per event: observe learns it
+        vectors.append([features[name] for name in FEATURES])
     if not run.times:
         raise EvaluationError("the stream has no events")
     run.history = int(len(vectors) * history)
