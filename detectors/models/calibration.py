@@ -80,18 +80,6 @@ class TailCalibrator:
         excess = max(self.excess, self.floor, 1e-3 * std)
         return self.q + excess * math.log((1.0 - _BODY) / (1.0 - calibrated))
 
-    def learn_censored(self, raw: float, calibrated: float) -> None:
-        """Learn a flagged score as what is known of it: that it reached the alert level.
-
-        Learning only the points below the threshold truncates the tail, so the
-        fitted tail thins, the threshold's raw level falls, more points are
-        flagged and the tail thins further: the calibrator drifts into flagging
-        everything. Counting a flagged point at the alert level (not at its own
-        value, which would teach the calibrator that attacks are normal) keeps
-        the tail honest.
-        """
-        self.learn(min(raw, self.raw_at(calibrated)))
-
     def learn(self, raw: float) -> None:
         self.count += 1
         alpha = 1.0 / min(self.count, self.span)

@@ -211,9 +211,7 @@ class RateRunner:
         cal = self.calibrator
         if det._n < det.warm_up or cal.count < cal.min_count:
             return math.inf
-        excess = max(cal.excess, cal.floor)
-        raw = cal.q + excess * math.log(0.1 / (1.0 - self.spec.threshold))
-        return det._forecast() + raw * det._typical()
+        return det._forecast() + cal.raw_at(self.spec.threshold) * det._typical()
 
     def run(self, event: AuditEvent, state: StateStore) -> tuple[float, Finding | None]:
         spec = self.spec
