@@ -57,7 +57,6 @@ from detectors.models.novelty import (
     resource_family,
 )
 from detectors.models.sketch import (
-    as_float,
     decay,
     hour_profile_update,
     hour_share,
@@ -66,6 +65,7 @@ from detectors.models.sketch import (
     ttl_known,
     ttl_record,
 )
+from detectors.models.volume import stats_update, volume_measure, volume_of, winsorised
 
 __all__ = [
     "FEATURES",
@@ -114,8 +114,6 @@ _PROFILE_HALF_LIFE = 14 * 86_400.0
 _ODD_SCALE = 12.0
 """``odd_hour`` is 0 where the share of activity near the hour is at least the uniform share (3/24 /
 1.5 = 1/12): an entity active around the clock has no odd hours."""
-_VOLUME_FLOOR = 0.5
-"""The smallest spread of log volume: a steady source is not alarmed by a 1.6x larger object."""
 
 
 @dataclass(frozen=True)
@@ -126,27 +124,6 @@ class EntityLimits:
     """Keys kept per TTL set."""
     ttl: float = 30 * 86_400.0
     """Seconds after which a value counts as new again."""
-
-
-def _stats_update(
-    mean: float, var: float, n: float, x: float, span: float = 50.0
-) -> tuple[float, float, float]:
-    """A decayed mean and variance over at most ``span`` recent values: (mean, var, n) after ``x``."""
-    n += 1.0
-    alpha = 1.0 / min(n, span)
-    delta = x - mean
-    mean += alpha * delta
-    var = (1.0 - alpha) * (var + alpha * delta * delta)
-    return mean, var, n
-
-
-def _winsorised(x: float, mean: float, var: float, n: float) -> float:
-    """``x`` capped at 3 deviations above ``mean`` once there are 3 values (for an entity with
-    fewer, the population's): an exfiltration's hundred-fold volumes must not become the usual
-    within a few events (a lasting change still moves the mean, 3 deviations at a time)."""
-    if n < 3:
-        return x
-    return min(x, mean + 3.0 * max(math.sqrt(var), _VOLUME_FLOOR))
 
 
 @dataclass
@@ -175,7 +152,7 @@ class Population:
             rarest = min(self.actions, key=self.actions.__getitem__)
             self.total -= self.actions.pop(rarest)
         if log_volume is not None:
-            self.vm, self.vv, self.vn = _stats_update(self.vm, self.vv, self.vn, log_volume, span=5000.0)
+            self.vm, self.vv, self.vn = stats_update(self.vm, self.vv, self.vn, log_volume, span=5000.0)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -245,35 +222,6 @@ def _network(ip: str | None) -> str | None:
         return None
 
 
-def _volume(event: AuditEvent) -> float | None:
-    for name in ("bytes", "bytes_out", "object_count", "objects"):
-        if name in event.extra:
-            value = as_float(event.extra[name], -1.0)
-            if value >= 0.0:
-                return value
-    return None
-
-
-def _volume_feature(
-    volume: float | None, entity: dict[str, Any], population: Population, facts: dict[str, str]
-) -> tuple[float, float | None]:
-    """(feature, log volume): deviations above the entity's usual log volume, or the population's."""
-    if volume is None:
-        return 0.0, None
-    logv = math.log1p(volume)
-    if float(entity.get("vn", 0.0)) >= 3:
-        mean, var, whose = float(entity["vm"]), float(entity.get("vv", 0.0)), "the actor's usual"
-    elif population.vn >= 30:
-        mean, var, whose = population.vm, population.vv, "the usual across actors"
-    else:
-        return 0.0, logv
-    z = (logv - mean) / max(math.sqrt(var), _VOLUME_FLOOR)
-    if z > 1.0:
-        times = math.exp(logv - mean)
-        facts["volume"] = f"volume {volume:.0f}, {times:.0f}x {whose} ({z:.1f} deviations above)"
-    return squash(max(0.0, z - 1.0), 3.0), logv
-
-
 def measure(
     event: AuditEvent, entity: dict[str, Any], population: Population, limits: EntityLimits = EntityLimits()
 ) -> Observation:
@@ -334,7 +282,9 @@ def measure(
     facts["failure_short"] = (
         f"failure ratio {failure_short:.0%} in the last minutes (usual {failure_long:.0%})"
     )
-    volume_feature, logv = _volume_feature(_volume(event), entity, population, facts)
+    own = (float(entity["vm"]), float(entity.get("vv", 0.0)), float(entity["vn"]))
+    usual = (population.vm, population.vv, population.vn)
+    volume_feature, logv = volume_measure(volume_of(event), own, usual, facts)
 
     # a rare action the actor already uses is its habit (an admin's iam.ListUsers), not news
     rarity = population.rarity(event.action) * (KNOWN_LEVEL_WEIGHT if known["action"] else 1.0)
@@ -404,9 +354,9 @@ def learn(
     if logv is not None:
         vm, vv, vn = float(entity["vm"]), float(entity.get("vv", 0.0)), float(entity["vn"])
         usual = (vm, vv, vn) if vn >= 3 else (population.vm, population.vv, population.vn)
-        vm, vv, vn = _stats_update(vm, vv, vn, _winsorised(logv, *usual))
+        vm, vv, vn = stats_update(vm, vv, vn, winsorised(logv, *usual))
         entity.update(vm=vm, vv=vv, vn=vn)
-        logv = _winsorised(logv, population.vm, population.vv, population.vn)
+        logv = winsorised(logv, population.vm, population.vv, population.vn)
     population.learn(event.action, logv)
 
 
