@@ -10,7 +10,8 @@ Per event the engine
    and reports the ones that alert on their own;
 2. feeds every matching rule to the correlations that use it; a correlation
    that fires reports a finding and feeds, in turn, the correlations that use
-   it (chaining);
+   it (chaining); an anomaly detector's finding enters the same way through
+   ``observe``, for correlations that name the detector;
 3. moves the watermark (the newest event time seen) and lets the windows whose
    deadline it passed close: absences are confirmed, ``lt``/``eq`` windows
    judged, idle groups forgotten.
@@ -161,6 +162,32 @@ class RuleEngine:
         self._correlate(work, state, result)
         self._advance(view.time, state, result)
         return result
+
+    def observe(self, finding: Finding, event: AuditEvent, state: StateStore) -> list[Finding]:
+        """Feed a detector's finding on ``event`` to the correlations that name the detector.
+
+        The finding counts as a match of a rule named ``finding.rule_id`` on ``event``, through
+        the same path as a detection's match (windows, lateness, exceptions, suppression,
+        chaining), so "anomalous login, then an admin grant" is an ordinary correlation. The
+        finding's group (``actor.id`` for the behaviour detector) is preferred over the event's
+        fields when the correlation groups by the same names. Returns the findings it caused.
+        """
+        if not self.ruleset.consumers(finding.rule_id):
+            return []
+        view = EventView(event)
+        result = EngineResult()
+        item = _Work(
+            finding.rule_id,
+            view,
+            finding.tenant_id,
+            view.time,
+            event.event_id,
+            event.correlation_id,
+            evidence_sample(event),
+            dict(finding.group),
+        )
+        self._correlate(deque([item]), state, result)
+        return result.findings
 
     def advance(self, state: StateStore, watermark: float) -> list[Finding]:
         """Move event time forward with no event (a test's ``until``, the end of a backtest)."""

@@ -25,12 +25,14 @@ from rich.console import Console
 from detectors.engine import RuleEngine
 from detectors.errors import RuleLoadError
 from detectors.events import AuditEvent
+from detectors.models import DetectorConfigError
 from detectors.rules import RuleSet, load_ruleset
 from detectors.rules.expectations import Expectations, check_expectations, load_expectations
 from detectors.rules.explain import explain
 from detectors.rules.ruleset import CompiledDetection, rule_files
 from detectors.rules.testing import junit_xml, run_rule_tests
 from pipeline.config import load_config
+from pipeline.detector_names import declared_detectors
 from pipeline.errors import PipelineError
 from pipeline.reload import adapt_record
 
@@ -51,6 +53,14 @@ ConfigOption = Annotated[
         "--config", "-c", help="Config file (default: $AUDITWATCH_CONFIG or config/auditwatch.yaml)."
     ),
 ]
+DetectorsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--detectors",
+        help="Detector files or directory whose names correlations may use "
+        "(default: the configured detectors.dir, else the detectors directory beside the rules).",
+    ),
+]
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -67,9 +77,23 @@ def _targets(paths: list[Path] | None, config: Path | None) -> list[Path]:
         raise _fail(str(exc)) from None
 
 
-def _load(targets: list[Path]) -> RuleSet:
+def _detector_names(detectors: Path | None, config: Path | None) -> tuple[str, ...] | None:
+    """The detector names correlations may use: from ``--detectors``, else the config's
+    ``detectors.dir``, else (no config) None: those declared beside the rules."""
+    if detectors is None:
+        try:
+            detectors = load_config(config).detectors.dir
+        except PipelineError:
+            return None
     try:
-        return load_ruleset(targets)
+        return declared_detectors(detectors)
+    except DetectorConfigError as exc:
+        raise _fail(str(exc), code=1) from None
+
+
+def _load(targets: list[Path], config: Path | None = None, detectors: Path | None = None) -> RuleSet:
+    try:
+        return load_ruleset(targets, detectors=_detector_names(detectors, config))
     except RuleLoadError as exc:
         for problem in exc.problems:
             _err.print(str(problem), highlight=False, markup=False)
@@ -77,10 +101,12 @@ def _load(targets: list[Path]) -> RuleSet:
 
 
 @rules_app.command("lint")
-def rules_lint(paths: PathsArgument = None, config: ConfigOption = None) -> None:
+def rules_lint(
+    paths: PathsArgument = None, config: ConfigOption = None, detectors: DetectorsOption = None
+) -> None:
     """Check rules; print every problem with its file and line."""
     targets = _targets(paths, config)
-    ruleset = _load(targets)
+    ruleset = _load(targets, config, detectors)
     files = len(rule_files(targets))
     tests = sum(len(r.meta.options.tests) for r in ruleset.rules)
     _err.print(
@@ -91,9 +117,11 @@ def rules_lint(paths: PathsArgument = None, config: ConfigOption = None) -> None
 
 
 @rules_app.command("list")
-def rules_list(paths: PathsArgument = None, config: ConfigOption = None) -> None:
+def rules_list(
+    paths: PathsArgument = None, config: ConfigOption = None, detectors: DetectorsOption = None
+) -> None:
     """Show each rule's kind, level, tags, status and whether it alerts on its own."""
-    ruleset = _load(_targets(paths, config))
+    ruleset = _load(_targets(paths, config), config, detectors)
     header = ("RULE", "KIND", "LEVEL", "STATUS", "ALERTS", "TESTS", "TAGS", "FILE")
     rows: list[tuple[str, ...]] = [header]
     for rule in ruleset.rules:
@@ -125,9 +153,10 @@ def rules_test(
     config: ConfigOption = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write a JUnit XML report here.")] = None,
     rule: Annotated[list[str] | None, typer.Option("--rule", "-r", help="Only this rule's tests.")] = None,
+    detectors: DetectorsOption = None,
 ) -> None:
     """Run the tests written in the rule files (single-event and timeline tests)."""
-    ruleset = _load(_targets(paths, config))
+    ruleset = _load(_targets(paths, config), config, detectors)
     outcomes = run_rule_tests(ruleset, adapt_record, only=set(rule) if rule else None)
     for outcome in outcomes:
         where = f"{outcome.file}:{outcome.line}"
@@ -169,7 +198,7 @@ def rules_explain(
     config: ConfigOption = None,
 ) -> None:
     """Show why an event matches a rule or not: which selection and field, and the window's state."""
-    ruleset = _load(_targets([rules] if rules else None, config))
+    ruleset = _load(_targets([rules] if rules else None, config), config)
     events = _read_events(event_file)
     engine = RuleEngine(ruleset)
     state: dict[str, Any] = {}

@@ -121,7 +121,7 @@ class RuleReloader:
         """Load and test the new rules (pure and slow: run it off the event loop)."""
         taken = snapshot(self.directory)
         try:
-            ruleset = load_ruleset([self.directory])
+            ruleset = load_ruleset([self.directory], detectors=getattr(self.holder, "detector_names", ()))
         except RuleLoadError as exc:
             self._current = taken  # do not retry the same broken files on every poll
             return ReloadFailure(

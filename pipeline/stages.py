@@ -19,6 +19,7 @@ from detectors.models import ModelSet
 from detectors.rules import RuleSet, load_ruleset
 from pipeline import metrics
 from pipeline.config import AuditwatchConfig
+from pipeline.detector_names import declared_detectors
 from pipeline.format_pinning import FormatSelector
 from pipeline.formats import FormatContext, FormatRegistry, default_registry
 from pipeline.ingest import Accepted, Rejection, accept_record
@@ -43,6 +44,8 @@ class Stages:
     worker runs one copy per partition (``pipeline.partition_models``) and passes it to ``detect``."""
     tracing: Tracing = field(default_factory=Tracing.disabled)
     """OpenTelemetry spans of ingest and detection (``pipeline.tracing``); disabled unless configured."""
+    detector_names: tuple[str, ...] = ()
+    """The declared detectors, which rule correlations may name (a rule reload needs them too)."""
 
     def ingest(self, payload: bytes | None, source_name: str | None = None) -> Accepted | Rejection:
         metrics.RECORDS_IN.inc()
@@ -102,7 +105,9 @@ class Stages:
         models = models if models is not None else self.models
         if models is not None:
             started = time.perf_counter()
-            findings += models.evaluate(event, state)
+            for finding in models.evaluate(event, state):
+                # a detector's finding also feeds the correlations that name its detector
+                findings += [finding, *self.engine.observe(finding, event, state)]
             metrics.DETECTOR_TIME("models").observe(time.perf_counter() - started)
         if not findings:
             return []
@@ -130,8 +135,9 @@ def build_stages(
     detectors do not (each lists every problem with its file and line).
     """
     directory = rules_dir or config.rules.dir
-    ruleset = rules if rules is not None else load_ruleset([directory])
     detectors = config.detectors
+    names = declared_detectors(detectors.dir, strict=detectors.enabled)
+    ruleset = rules if rules is not None else load_ruleset([directory], detectors=names)
     models = ModelSet.from_paths([detectors.dir], checkpoint_every=0) if detectors.enabled else None
     ingest = config.ingest
     context = FormatContext(
@@ -148,4 +154,5 @@ def build_stages(
         rules_dir=None if rules is not None else directory,
         models=models,
         tracing=Tracing.from_config(config.tracing),
+        detector_names=names,
     )

@@ -104,6 +104,9 @@ class TimelineEntry(_Doc):
     record: Any = None
     repeat: int = Field(default=1, ge=1, le=10_000)
     every: int = 0
+    flagged_by: str | None = None
+    """A detector (``actor_behaviour``) that flags this event: its finding feeds the
+    correlations that name the detector, as ``RuleEngine.observe`` does in the worker."""
 
     @field_validator("at", "every", mode="before")
     @classmethod

@@ -36,7 +36,14 @@ from detectors.rules.model import ExceptionSpec
 from detectors.rules.selection import Block, compile_block
 from detectors.yamlsource import SourceProblem, YamlDocument, load_yaml_documents
 
-__all__ = ["CompiledCorrelation", "CompiledDetection", "RuleSet", "load_ruleset", "rule_files"]
+__all__ = [
+    "CompiledCorrelation",
+    "CompiledDetection",
+    "RuleSet",
+    "load_ruleset",
+    "rule_files",
+    "sibling_detectors",
+]
 
 RULE_SUFFIXES = (".yml", ".yaml")
 
@@ -133,8 +140,17 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_ruleset(paths: Iterable[Path]) -> RuleSet:
-    """Load and compile rules, or raise ``RuleLoadError`` listing every problem."""
+def load_ruleset(paths: Iterable[Path], detectors: Iterable[str] | None = None) -> RuleSet:
+    """Load and compile rules, or raise ``RuleLoadError`` listing every problem.
+
+    ``detectors`` are the names of the declared anomaly detectors: a correlation may use
+    one like a rule, and the engine's ``observe`` feeds it that detector's findings. A
+    name that is neither a rule nor a declared detector is still a problem. ``None``
+    means the detectors declared next to the rules (``sibling_detectors``), so loading
+    ``config/rules`` accepts the names in ``config/detectors``.
+    """
+    paths = list(paths)
+    names = tuple(detectors) if detectors is not None else sibling_detectors(paths)
     parsed = ParsedDocuments()
     for path in rule_files(paths):
         if not path.exists():
@@ -146,10 +162,31 @@ def load_ruleset(paths: Iterable[Path]) -> RuleSet:
             continue
         for document in loaded:
             parse_document(document, parsed)
-    ruleset = _assemble(parsed)
+    ruleset = _assemble(parsed, names)
     if parsed.problems:
         raise RuleLoadError(sorted(parsed.problems, key=lambda p: (p.file, p.line, p.message)))
     return ruleset
+
+
+def sibling_detectors(paths: Iterable[Path]) -> tuple[str, ...]:
+    """The detectors declared in a ``detectors`` directory beside each rules directory.
+
+    ``config/rules`` (or a file in it) finds ``config/detectors``. Broken detector files
+    count as declaring nothing here: the models' own loading reports them.
+    """
+    from detectors.models.errors import DetectorConfigError
+    from detectors.models.spec import load_detector_specs
+
+    names: list[str] = []
+    for path in paths:
+        directory = (path if path.is_dir() else path.parent).resolve().parent / "detectors"
+        if not directory.is_dir():
+            continue
+        try:
+            names += [spec.name for spec in load_detector_specs([directory], include_disabled=True)]
+        except DetectorConfigError:
+            continue
+    return tuple(dict.fromkeys(names))
 
 
 def _problem(
@@ -161,9 +198,11 @@ def _problem(
     )
 
 
-def _assemble(parsed: ParsedDocuments) -> RuleSet:
+def _assemble(parsed: ParsedDocuments, detectors: tuple[str, ...] = ()) -> RuleSet:
     problems = parsed.problems
-    keys = _unique_keys(parsed, problems)
+    rule_keys = _unique_keys(parsed, problems)
+    # a rule of the same name as a detector wins: rules are what the author sees here
+    keys = {**{name: name for name in detectors}, **rule_keys}
     blocks: dict[int, Block] = {}
     for source in parsed.detections:
         block, errors = compile_block(source.detection, parsed.placeholders)
@@ -175,7 +214,7 @@ def _assemble(parsed: ParsedDocuments) -> RuleSet:
         if ref not in keys:
             known = ", ".join(sorted(set(keys.values()))) or "none"
             _problem(problems, document, path, f"no rule named {ref!r} (known: {known})")
-    exceptions = _exceptions(parsed, keys, problems)
+    exceptions = _exceptions(parsed, rule_keys, problems)
     specs = {id(c): _resolve(c, keys, problems) for c in parsed.correlations}
     _check_cycles(parsed.correlations, specs, keys, problems)
     if problems:

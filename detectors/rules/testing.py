@@ -42,12 +42,20 @@ from xml.etree import ElementTree
 from pydantic import ValidationError
 
 from detectors.engine import RuleEngine
-from detectors.events import AuditEvent
+from detectors.events import AuditEvent, Severity
 from detectors.findings import Finding
 from detectors.rules.model import RuleTest, TimelineEntry
 from detectors.rules.ruleset import CompiledCorrelation, CompiledDetection, RuleSet
 
-__all__ = ["TEST_START", "Adapt", "CaseOutcome", "junit_xml", "make_event", "run_rule_tests"]
+__all__ = [
+    "TEST_START",
+    "Adapt",
+    "CaseOutcome",
+    "flagged_finding",
+    "junit_xml",
+    "make_event",
+    "run_rule_tests",
+]
 
 Adapt = Callable[[Any], list[AuditEvent]]
 TEST_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -169,8 +177,10 @@ def _timeline(
     engine = RuleEngine(ruleset)
     state: dict[str, Any] = {}
     findings: list[Finding] = []
-    for event in _timeline_events(test.timeline or [], test.name, adapt):
+    for event, detector in _timeline_events(test.timeline or [], test.name, adapt):
         findings.extend(engine.evaluate(event, state).findings)
+        if detector is not None:
+            findings.extend(engine.observe(flagged_finding(detector, event), event, state))
     if test.until is not None:
         findings.extend(engine.advance(state, TEST_START.timestamp() + test.until))
     assert isinstance(test.expect, list)
@@ -200,8 +210,27 @@ def _describe(finding: Finding) -> str:
     return f"{finding.rule_id} at {at:g}s count {finding.count} group {finding.group}"
 
 
-def _timeline_events(entries: list[TimelineEntry], name: str, adapt: Adapt | None) -> list[AuditEvent]:
-    timed: list[tuple[float, int, AuditEvent]] = []
+def flagged_finding(detector: str, event: AuditEvent) -> Finding:
+    """What the detector reports when it flags ``event`` (a test's ``flagged_by``)."""
+    return Finding(
+        rule_id=detector,
+        rule_title=detector,
+        severity=Severity.MEDIUM,
+        tenant_id=event.tenant_id,
+        count=1,
+        window_start=event.time,
+        window_end=event.time,
+        first_seen=event.time,
+        last_seen=event.time,
+        event_ids=(event.event_id,),
+    )
+
+
+def _timeline_events(
+    entries: list[TimelineEntry], name: str, adapt: Adapt | None
+) -> list[tuple[AuditEvent, str | None]]:
+    """The timeline's events in time order, each with the detector that flags it, if any."""
+    timed: list[tuple[float, int, AuditEvent, str | None]] = []
     sequence = 0
     for number, entry in enumerate(entries):
         for repeat in range(entry.repeat):
@@ -211,9 +240,9 @@ def _timeline_events(entries: list[TimelineEntry], name: str, adapt: Adapt | Non
             for part, event in enumerate(_events(entry.event, entry.record, adapt, event_id=event_id, at=at)):
                 if entry.record is not None:
                     event = event.model_copy(update={"time": at, "event_id": f"{event_id}-{part}"})
-                timed.append((offset, sequence, event))
+                timed.append((offset, sequence, event, entry.flagged_by))
                 sequence += 1
-    return [event for _, _, event in sorted(timed, key=lambda item: (item[0], item[1]))]
+    return [(event, flag) for _, _, event, flag in sorted(timed, key=lambda item: (item[0], item[1]))]
 
 
 def junit_xml(outcomes: list[CaseOutcome]) -> bytes:

@@ -26,6 +26,7 @@ from detectors.models.features import FEATURES, Population, new_entity, observe
 from detectors.models.modelset import ModelSet
 from detectors.models.spec import load_detector_specs
 from detectors.rules import load_ruleset
+from pipeline.detector_names import declared_detectors
 
 __all__ = ["Alert", "EvaluationError", "Run", "read_labelled", "run_stream"]
 
@@ -97,7 +98,7 @@ def run_stream(
     seed: int = 42,
 ) -> Run:
     models = ModelSet(load_detector_specs([detectors_dir], include_disabled=include_disabled))
-    ruleset = load_ruleset([rules_dir])
+    ruleset = load_ruleset([rules_dir], detectors=declared_detectors(detectors_dir))
     engine = RuleEngine(ruleset)
     run = Run(
         thresholds={r.spec.name: r.spec.threshold for r in models.runners},
