@@ -26,12 +26,21 @@ event was.
 | ``volume`` | how many deviations the log of bytes or object counts is above the entity's usual (the |
 | | population's while the entity has fewer than 3 volumes); 0 if the source has none |
 
-The entity's state learns every event, flagged or not: the detectors' models
-and calibrators do not learn what they flag (river's AnomalyFilter semantics),
-but an entity's profile that refused a flagged value would flag it again at
-every event, forever. The bounded sets evict one-off values before habits
-(``detectors.models.sketch.ttl_record``), so an attacker's sixty resources do not
-make the victim's usual ones look new afterwards.
+What an entity's profile learns follows the detector's AnomalyFilter semantics
+(``learn(..., flagged=True)``): an event the detector flagged after the entity's
+warm-up does not become known (its IP, network, country, user agent, resource and
+action stay new), does not move the hour profile, the usual active rate or the
+volume baselines (the entity's and the population's), and does not count in
+``new_resources_hour``. Otherwise an attack teaches the profile, and its slow
+variant a day later looks normal; and one burst of new resources keeps the hour's
+count high for the normal events after it. The rate and failure windows still
+count flagged events: they measure what the entity does now, not what is normal
+for it, an attack that stopped counting once flagged would look quiet while it
+goes on, and they forget within minutes. The cost: a genuine change the detector
+flags (a move to a new network) stays new until an unflagged event carries it;
+the per-actor cooldown bounds the alerts it can raise. The bounded sets evict
+one-off values before habits (``detectors.models.sketch.ttl_record``), so the
+values of unflagged bursts do not make the victim's usual ones look new.
 
 Memory per entity: 7 TTL sets (8 when events carry an ASN) of at most
 ``EntityLimits.cap`` keys (~45 bytes of JSON each), 24 floats of hour profile
@@ -325,8 +334,14 @@ def learn(
     population: Population,
     obs: Observation,
     limits: EntityLimits = EntityLimits(),
+    flagged: bool = False,
 ) -> None:
-    """Fold ``event`` (measured as ``obs``) into ``entity`` and ``population``."""
+    """Fold ``event`` (measured as ``obs``) into ``entity`` and ``population``.
+
+    ``flagged``: the detector flagged the event (after warm-up). It then updates
+    only the event count, the clock and the rate and failure windows: what the
+    entity does now, not what is normal for it (see the module docstring).
+    """
     u = obs.update
     now = float(u["now"])
     rs, rl, fs, fl, nr = u["counters"]
@@ -342,8 +357,10 @@ def learn(
         rl=rl + 1.0,
         fs=fs + u["failed"],
         fl=fl + u["failed"],
-        nr=nr + u["new_resource"],
+        nr=nr if flagged else nr + u["new_resource"],
     )
+    if flagged:
+        return
     for name, value in u["values"].items():
         if value is not None:
             ttl_record(entity["seen"].setdefault(name, {}), value, now, limits.cap)

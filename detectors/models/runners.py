@@ -108,7 +108,8 @@ class BehaviourRunner:
         if not flagged or not warm:
             self.model.learn_one(x)
             self.stats.learn(x)
-        learn(event, record["f"], self.population, obs, self.limits)
+        # the entity's profile follows the same semantics (detectors.models.features)
+        learn(event, record["f"], self.population, obs, self.limits, flagged=flagged and warm)
         self.events += 1
         finding = None
         now = event.epoch

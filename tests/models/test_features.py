@@ -5,7 +5,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from detectors.events import AuditEvent
-from detectors.models.features import FEATURES, EntityLimits, Population, measure, new_entity, observe
+from detectors.models.features import (
+    FEATURES,
+    EntityLimits,
+    Population,
+    learn,
+    measure,
+    new_entity,
+    observe,
+)
 from detectors.models.novelty import KNOWN_LEVEL_WEIGHT
 
 
@@ -111,3 +119,32 @@ def test_a_rare_action_the_actor_already_uses_weighs_less() -> None:
     habit = measure(event(302, action="iam.ListUsers"), entity, population)
     assert first.features["action_rarity"] > 0.5
     assert habit.features["action_rarity"] <= first.features["action_rarity"] * KNOWN_LEVEL_WEIGHT + 1e-9
+
+
+def test_a_flagged_event_does_not_become_known_to_the_profile() -> None:
+    entity, population = new_entity(), Population()
+    for minute in range(20):
+        observe(event(minute), entity, population)
+    attack = event(21, ip="203.0.113.9", action="iam.CreateAccessKey", resource="secrets/db", bytes=10**9)
+    learn(attack, entity, population, measure(attack, entity, population), flagged=True)
+    again = measure(
+        event(60 * 24, ip="203.0.113.9", action="iam.CreateAccessKey", resource="secrets/db"),
+        entity,
+        population,
+    )
+    assert again.features["new_ip"] == 1.0 and again.features["new_network"] == 1.0
+    assert again.features["new_action"] == 1.0 and again.features["new_resource"] == 1.0
+    assert entity["vn"] == 0.0 and population.vn == 0.0  # its volume taught no baseline
+    assert entity["n"] == 21  # but it counts as one of the entity's events
+
+
+def test_flagged_new_resources_do_not_count_in_the_hour_after_a_burst() -> None:
+    entity, population = new_entity(), Population()
+    for minute in range(30):
+        observe(event(minute), entity, population)
+    for i in range(60):
+        burst = event(30, resource=f"customer-exports/{i}")
+        learn(burst, entity, population, measure(burst, entity, population), flagged=True)
+    after = measure(event(50), entity, population)
+    assert after.features["new_resources_hour"] == 0.0
+    assert after.features["failure_short"] == 0.0
