@@ -36,11 +36,13 @@ variant a day later looks normal; and one burst of new resources keeps the hour'
 count high for the normal events after it. The rate and failure windows still
 count flagged events: they measure what the entity does now, not what is normal
 for it, an attack that stopped counting once flagged would look quiet while it
-goes on, and they forget within minutes. The cost: a genuine change the detector
-flags (a move to a new network) stays new until an unflagged event carries it;
-the per-actor cooldown bounds the alerts it can raise. The bounded sets evict
-one-off values before habits (``detectors.models.sketch.ttl_record``), so the
-values of unflagged bursts do not make the victim's usual ones look new.
+goes on, and they forget within minutes. A genuine new habit the detector flags
+(an admin's first ``iam.ListUsers``) would then alert every day, forever; it
+becomes known once it recurs on separate occasions, flagged again half a day or
+more after it was first flagged (``detectors.models.sketch.ttl_suspect``), which
+a burst, even a slow one, does not. The bounded sets evict suspects and one-off
+values before habits (``detectors.models.sketch.ttl_record``), so an attacker's
+sixty resources do not make the victim's usual ones look new.
 
 Memory per entity: 7 TTL sets (8 when events carry an ASN) of at most
 ``EntityLimits.cap`` keys (~45 bytes of JSON each), 24 floats of hour profile
@@ -73,6 +75,7 @@ from detectors.models.sketch import (
     squash,
     ttl_known,
     ttl_record,
+    ttl_suspect,
 )
 from detectors.models.volume import stats_update, volume_measure, volume_of, winsorised
 
@@ -133,6 +136,9 @@ class EntityLimits:
     """Keys kept per TTL set."""
     ttl: float = 30 * 86_400.0
     """Seconds after which a value counts as new again."""
+    confirm: float = 12 * 3_600.0
+    """A value flagged again this long after it was first flagged is a habit (``ttl_suspect``): longer
+    than a slow attack's burst, shorter than a day, so a daily habit alerts on two days, not forever."""
 
 
 @dataclass
@@ -360,6 +366,9 @@ def learn(
         nr=nr if flagged else nr + u["new_resource"],
     )
     if flagged:
+        for name, value in u["values"].items():
+            if value is not None:
+                ttl_suspect(entity["seen"].setdefault(name, {}), value, now, limits.cap, limits.confirm)
         return
     for name, value in u["values"].items():
         if value is not None:

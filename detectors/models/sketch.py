@@ -29,6 +29,7 @@ __all__ = [
     "ttl_known",
     "ttl_record",
     "ttl_seen",
+    "ttl_suspect",
 ]
 
 
@@ -38,7 +39,8 @@ def key_of(value: str) -> str:
 
 
 TtlTable = dict[str, Any]
-"""key -> ``[last seen, times seen]`` (a bare float, the format before counts, is read as seen once)."""
+"""key -> ``[last seen, times seen]`` (a bare float, the format before counts, is read as seen once);
+``[first flagged, 0]`` for a suspect value (``ttl_suspect``), which is not known."""
 
 
 def _entry(value: Any) -> tuple[float, int]:
@@ -50,7 +52,10 @@ def _entry(value: Any) -> tuple[float, int]:
 def ttl_known(table: TtlTable, value: str, now: float, ttl: float) -> bool:
     """Whether ``value`` was recorded within ``ttl`` seconds before ``now`` (reads only)."""
     entry = table.get(key_of(value))
-    return entry is not None and now - _entry(entry)[0] <= ttl
+    if entry is None:
+        return False
+    last, count = _entry(entry)
+    return count > 0 and now - last <= ttl
 
 
 def ttl_record(table: TtlTable, value: str, now: float, cap: int) -> None:
@@ -74,8 +79,44 @@ def ttl_record(table: TtlTable, value: str, now: float, cap: int) -> None:
     else:
         last, count = _entry(entry)
         table[key] = [max(now, last), count + 1]
+    _evict(table, key, cap)
+
+
+def ttl_suspect(table: TtlTable, value: str, now: float, cap: int, confirm: float) -> None:
+    """Note ``value`` from a flagged event: suspect, not known, until it recurs ``confirm`` seconds on.
+
+    A flagged value stays new, so an attack does not teach the profile. But a
+    habit the detector flagged at first (an admin's first ``iam.ListUsers``) would
+    then alert every day, forever. A value flagged again at least ``confirm``
+    seconds after it was first flagged recurs on separate occasions, which is what
+    a habit does and a burst does not: it becomes known from then on (the event
+    that confirms it was still scored as new). Suspects are evicted first.
+
+    >>> table: TtlTable = {}
+    >>> ttl_suspect(table, "iam.ListUsers", 0.0, 4, confirm=3600.0)
+    >>> ttl_suspect(table, "iam.ListUsers", 60.0, 4, confirm=3600.0)
+    >>> ttl_known(table, "iam.ListUsers", 120.0, 86_400.0)
+    False
+    >>> ttl_suspect(table, "iam.ListUsers", 7200.0, 4, confirm=3600.0)
+    >>> ttl_known(table, "iam.ListUsers", 7260.0, 86_400.0)
+    True
+    """
+    key = key_of(value)
+    entry = table.get(key)
+    if entry is None:
+        table[key] = [now, 0]
+    else:
+        first, count = _entry(entry)
+        if count > 0 or now - first < confirm:
+            return
+        table[key] = [now, 1]
+    _evict(table, key, cap)
+
+
+def _evict(table: TtlTable, key: str, cap: int) -> None:
+    """Beyond ``cap`` keys, drop the oldest suspect or once-seen key other than ``key``, else the oldest."""
     if len(table) > cap:
-        once = [k for k, v in table.items() if _entry(v)[1] == 1 and k != key]
+        once = [k for k, v in table.items() if _entry(v)[1] <= 1 and k != key]
         candidates = once or [k for k in table if k != key]
         del table[min(candidates, key=lambda k: _entry(table[k])[0])]
 

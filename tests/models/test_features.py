@@ -148,3 +148,19 @@ def test_flagged_new_resources_do_not_count_in_the_hour_after_a_burst() -> None:
     after = measure(event(50), entity, population)
     assert after.features["new_resources_hour"] == 0.0
     assert after.features["failure_short"] == 0.0
+
+
+def test_a_flagged_value_that_recurs_half_a_day_later_becomes_a_habit_but_a_burst_does_not() -> None:
+    entity, population = new_entity(), Population()
+    for minute in range(20):
+        observe(event(minute), entity, population)
+
+    def flag(minute: int) -> float:
+        listing = event(minute, action="iam.ListUsers")
+        obs = measure(listing, entity, population)
+        learn(listing, entity, population, obs, flagged=True)
+        return obs.features["new_action"]
+
+    assert [flag(30 + i) for i in range(10)] == [1.0] * 10  # a burst, however long, stays new
+    assert flag(30 + 13 * 60) == 1.0  # flagged again 13 hours on: still scored new, now confirmed
+    assert flag(30 + 24 * 60) == 0.0  # the next day it is a habit
