@@ -36,13 +36,13 @@ variant a day later looks normal; and one burst of new resources keeps the hour'
 count high for the normal events after it. The rate and failure windows still
 count flagged events: they measure what the entity does now, not what is normal
 for it, an attack that stopped counting once flagged would look quiet while it
-goes on, and they forget within minutes. A genuine new habit the detector flags
-(an admin's first ``iam.ListUsers``) would then alert every day, forever; it
-becomes known once it recurs on separate occasions, flagged again half a day or
-more after it was first flagged (``detectors.models.sketch.ttl_suspect``), which
-a burst, even a slow one, does not. The bounded sets evict suspects and one-off
-values before habits (``detectors.models.sketch.ttl_record``), so an attacker's
-sixty resources do not make the victim's usual ones look new.
+goes on, and they forget within minutes. A value first seen in a flagged event is
+quarantined (``detectors.models.sketch.ttl_suspect``): new for the hour after it,
+so the rest of the burst still looks new, then known, so a genuine new habit the
+detector flagged (an admin's first ``iam.ListUsers``) does not alert every day;
+the volume, hours and rate baselines never learn it. The bounded sets evict
+suspects and one-off values before habits (``detectors.models.sketch.ttl_record``),
+so an attacker's sixty resources do not make the victim's usual ones look new.
 
 Memory per entity: 7 TTL sets (8 when events carry an ASN) of at most
 ``EntityLimits.cap`` keys (~45 bytes of JSON each), 24 floats of hour profile
@@ -136,9 +136,9 @@ class EntityLimits:
     """Keys kept per TTL set."""
     ttl: float = 30 * 86_400.0
     """Seconds after which a value counts as new again."""
-    confirm: float = 12 * 3_600.0
-    """A value flagged again this long after it was first flagged is a habit (``ttl_suspect``): longer
-    than a slow attack's burst, shorter than a day, so a daily habit alerts on two days, not forever."""
+    quarantine: float = 3_600.0
+    """A value first seen in a flagged event stays new this long (``ttl_suspect``): through the burst
+    that brought it, not for ever after."""
 
 
 @dataclass
@@ -263,7 +263,7 @@ def measure(
     }
     seen = entity["seen"]
     known = {
-        name: value is not None and ttl_known(seen.get(name, {}), value, now, limits.ttl)
+        name: value is not None and ttl_known(seen.get(name, {}), value, now, limits.ttl, limits.quarantine)
         for name, value in values.items()
     }
     novelty = novelty_weights(values, known) if n else {f"new_{name}": 0.0 for name in NOVELTY}
@@ -368,7 +368,7 @@ def learn(
     if flagged:
         for name, value in u["values"].items():
             if value is not None:
-                ttl_suspect(entity["seen"].setdefault(name, {}), value, now, limits.cap, limits.confirm)
+                ttl_suspect(entity["seen"].setdefault(name, {}), value, now, limits.cap)
         return
     for name, value in u["values"].items():
         if value is not None:

@@ -49,13 +49,14 @@ def _entry(value: Any) -> tuple[float, int]:
     return float(value), 1
 
 
-def ttl_known(table: TtlTable, value: str, now: float, ttl: float) -> bool:
-    """Whether ``value`` was recorded within ``ttl`` seconds before ``now`` (reads only)."""
+def ttl_known(table: TtlTable, value: str, now: float, ttl: float, quarantine: float = math.inf) -> bool:
+    """Whether ``value`` was recorded within ``ttl`` seconds before ``now`` (reads only); a suspect
+    (``ttl_suspect``) is known once ``quarantine`` seconds have passed since it was first flagged."""
     entry = table.get(key_of(value))
     if entry is None:
         return False
     last, count = _entry(entry)
-    return count > 0 and now - last <= ttl
+    return (count > 0 or now - last >= quarantine) and now - last <= ttl
 
 
 def ttl_record(table: TtlTable, value: str, now: float, cap: int) -> None:
@@ -82,35 +83,27 @@ def ttl_record(table: TtlTable, value: str, now: float, cap: int) -> None:
     _evict(table, key, cap)
 
 
-def ttl_suspect(table: TtlTable, value: str, now: float, cap: int, confirm: float) -> None:
-    """Note ``value`` from a flagged event: suspect, not known, until it recurs ``confirm`` seconds on.
+def ttl_suspect(table: TtlTable, value: str, now: float, cap: int) -> None:
+    """Note ``value`` from a flagged event: a suspect, not known while quarantined (``ttl_known``).
 
-    A flagged value stays new, so an attack does not teach the profile. But a
-    habit the detector flagged at first (an admin's first ``iam.ListUsers``) would
-    then alert every day, forever. A value flagged again at least ``confirm``
-    seconds after it was first flagged recurs on separate occasions, which is what
-    a habit does and a burst does not: it becomes known from then on (the event
-    that confirms it was still scored as new). Suspects are evicted first.
+    A flagged value stays new for the rest of its burst, so an attack does not
+    teach the profile while it goes on. But a habit the detector flagged at first
+    (an admin's first ``iam.ListUsers``) would then alert every day, forever: a
+    suspect seen again after its quarantine, on another occasion, is known.
+    Suspects are evicted first.
 
     >>> table: TtlTable = {}
-    >>> ttl_suspect(table, "iam.ListUsers", 0.0, 4, confirm=3600.0)
-    >>> ttl_suspect(table, "iam.ListUsers", 60.0, 4, confirm=3600.0)
-    >>> ttl_known(table, "iam.ListUsers", 120.0, 86_400.0)
+    >>> ttl_suspect(table, "iam.ListUsers", 0.0, 4)
+    >>> ttl_suspect(table, "iam.ListUsers", 60.0, 4)
+    >>> ttl_known(table, "iam.ListUsers", 120.0, 86_400.0, quarantine=3600.0)
     False
-    >>> ttl_suspect(table, "iam.ListUsers", 7200.0, 4, confirm=3600.0)
-    >>> ttl_known(table, "iam.ListUsers", 7260.0, 86_400.0)
+    >>> ttl_known(table, "iam.ListUsers", 7200.0, 86_400.0, quarantine=3600.0)
     True
     """
     key = key_of(value)
-    entry = table.get(key)
-    if entry is None:
+    if key not in table:
         table[key] = [now, 0]
-    else:
-        first, count = _entry(entry)
-        if count > 0 or now - first < confirm:
-            return
-        table[key] = [now, 1]
-    _evict(table, key, cap)
+        _evict(table, key, cap)
 
 
 def _evict(table: TtlTable, key: str, cap: int) -> None:
