@@ -33,8 +33,12 @@ $(INSTALL_STAMP): pyproject.toml
 	$(VENV_BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
+# The bundled sample (rules, a bad-input report), then three simulated days with
+# twelve injected attacks, through the same rules and anomaly models.
 demo: install
 	$(VENV_BIN)/auditwatch replay config/samples/demo.jsonl
+	$(VENV_BIN)/auditwatch simulate --seed 17 --days 3 --humans 15 --services 4 -o var/demo-simulated.jsonl
+	$(VENV_BIN)/auditwatch replay var/demo-simulated.jsonl
 
 # One shell for the whole recipe so the trap stops Kafka however the run ends.
 # The recipe's exit status is that of the first failing step (pytest's included).
