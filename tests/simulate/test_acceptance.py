@@ -2,7 +2,9 @@
 
 The detectors and features were tuned on simulator seeds 1 to 5 only. This
 runs the shipped rules and detectors over the default simulation (7 days, 40
-people, 8 services, every attack type) of held-out seed 7, prequentially, and
+people, 8 services, every attack type) of held-out seed 17 (first run after
+the last change to the detectors; NOTES.md lists ten held-out seeds),
+prequentially, and
 checks what the issue asks: every attack type detected by a rule or a default
 detector, at most one false alert per 10,000 events, and the online behaviour
 model ranking attack events at least as well (PR-AUC) as the offline
@@ -21,7 +23,7 @@ from pipeline.evaluate.run import BASELINE
 from pipeline.simulate import ATTACK_TYPES, SimulationConfig, simulate
 
 ROOT = Path(__file__).absolute().parents[2]
-HELD_OUT_SEED = 7
+HELD_OUT_SEED = 17
 
 
 @pytest.fixture(scope="module")
