@@ -17,6 +17,7 @@ from detectors.engine import RuleEngine, StateStore
 from detectors.events import AuditEvent
 from detectors.models import ModelSet
 from detectors.rules import RuleSet, load_ruleset
+from detectors.rules.ruleset import sibling_detectors
 from pipeline import metrics
 from pipeline.config import AuditwatchConfig
 from pipeline.detector_names import declared_detectors
@@ -136,7 +137,13 @@ def build_stages(
     """
     directory = rules_dir or config.rules.dir
     detectors = config.detectors
-    names = declared_detectors(detectors.dir, strict=detectors.enabled)
+    # A config that never set up the models still loads rules that name a detector
+    # declared beside them (config/rules and config/detectors), as `rules lint` does.
+    names = (
+        declared_detectors(detectors.dir, strict=detectors.enabled)
+        if detectors.enabled or detectors.dir.exists()
+        else sibling_detectors([directory])
+    )
     ruleset = rules if rules is not None else load_ruleset([directory], detectors=names)
     models = ModelSet.from_paths([detectors.dir], checkpoint_every=0) if detectors.enabled else None
     ingest = config.ingest

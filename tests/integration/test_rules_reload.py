@@ -58,6 +58,8 @@ def alerts_by_rule(receiver: Receiver) -> dict[str, list[dict[str, Any]]]:
 def rules_copy(tmp_path: Path) -> Path:
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "config" / "rules", rules)
+    # a shipped correlation names the behaviour detector, declared beside the rules
+    shutil.copytree(REPO / "config" / "detectors", tmp_path / "detectors")
     (rules / "ticks.yml").write_text(TICKS)
     return rules
 

@@ -118,3 +118,17 @@ def test_shipped_config_loads_the_shipped_detector_correlation() -> None:
     assert [c.key for c in stages.engine.ruleset.consumers("actor_behaviour")] == [
         "anomalous_login_then_admin_grant"
     ]
+
+
+def test_a_config_without_models_loads_the_shipped_rules_that_name_a_detector(tmp_path: Path) -> None:
+    """A worker config that never set up the models (no ``detectors`` folder beside it)
+    still loads ``config/rules``, whose correlation names ``actor_behaviour``: the
+    detectors declared beside the rules count, as they do for ``rules lint``."""
+    repo = Path(__file__).resolve().parents[2]
+    config_file = tmp_path / "auditwatch.yaml"
+    config_file.write_text(f"rules:\n  dir: {repo / 'config' / 'rules'}\n")
+    config = load_config(config_file)
+    assert not config.detectors.enabled and not config.detectors.dir.exists()
+    stages = build_stages(config)
+    assert stages.models is None
+    assert "actor_behaviour" in stages.detector_names
