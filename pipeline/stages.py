@@ -137,13 +137,12 @@ def build_stages(
     """
     directory = rules_dir or config.rules.dir
     detectors = config.detectors
-    # A config that never set up the models still loads rules that name a detector
-    # declared beside them (config/rules and config/detectors), as `rules lint` does.
-    names = (
-        declared_detectors(detectors.dir, strict=detectors.enabled)
-        if detectors.enabled or detectors.dir.exists()
-        else sibling_detectors([directory])
-    )
+    # With the models off, the rules may also name a detector declared beside them
+    # (config/rules and config/detectors), as `rules lint` accepts: they load, and the
+    # correlation waits for findings that come once the models are on.
+    names = declared_detectors(detectors.dir, strict=detectors.enabled)
+    if not detectors.enabled:
+        names = tuple(dict.fromkeys(names + sibling_detectors([directory])))
     ruleset = rules if rules is not None else load_ruleset([directory], detectors=names)
     models = ModelSet.from_paths([detectors.dir], checkpoint_every=0) if detectors.enabled else None
     ingest = config.ingest

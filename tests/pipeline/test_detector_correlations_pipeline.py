@@ -132,3 +132,16 @@ def test_a_config_without_models_loads_the_shipped_rules_that_name_a_detector(tm
     stages = build_stages(config)
     assert stages.models is None
     assert "actor_behaviour" in stages.detector_names
+
+
+def test_models_off_with_a_detectors_dir_that_declares_nothing_still_loads_the_shipped_rules(
+    tmp_path: Path,
+) -> None:
+    """``detectors.dir`` exists but holds no detector files (here: an empty folder)."""
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "detectors").mkdir()
+    config_file = tmp_path / "auditwatch.yaml"
+    config_file.write_text(f"rules:\n  dir: {repo / 'config' / 'rules'}\n")
+    config = load_config(config_file)
+    assert config.detectors.dir.exists() and not config.detectors.enabled
+    assert "actor_behaviour" in build_stages(config).detector_names
